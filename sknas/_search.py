@@ -1,0 +1,149 @@
+"""The one search loop: ask -> decode -> evaluate -> tell.
+
+Estimators and the benchmark runner both drive their studies through
+:func:`run_search`, so a strategy behaves the same whether it trains networks
+or looks their scores up in a table.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from sknas.spaces.base import Architecture, SearchSpace
+
+__all__ = ["run_search", "SearchOutcome", "ARCH_KEY_ATTR", "FAIL_REASON_ATTR"]
+
+ARCH_KEY_ATTR = "architecture"
+FAIL_REASON_ATTR = "fail_reason"
+DUPLICATE_ATTR = "duplicate_of"
+
+Objective = Callable[[optuna.Trial, Architecture], "float | Sequence[float]"]
+TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
+
+
+@dataclass
+class SearchOutcome:
+    """What happened in one call of :func:`run_search`.
+
+    Attributes
+    ----------
+    n_run : int
+        Trials started in this call (finished, pruned or failed).
+    interrupted : bool
+        True when a ``KeyboardInterrupt`` stopped the loop.
+    timed_out : bool
+        True when the ``timeout`` stopped the loop before ``n_trials``.
+    elapsed : float
+        Wall-clock seconds spent in the loop.
+    """
+
+    n_run: int
+    interrupted: bool
+    timed_out: bool
+    elapsed: float
+
+
+def _completed_by_key(study: optuna.Study) -> dict[str, FrozenTrial]:
+    done: dict[str, FrozenTrial] = {}
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        key = trial.user_attrs.get(ARCH_KEY_ATTR)
+        if key is not None and key not in done:
+            done[key] = trial
+    return done
+
+
+def _values_of(trial: FrozenTrial) -> float | list[float]:
+    assert trial.values is not None
+    return trial.values[0] if len(trial.values) == 1 else list(trial.values)
+
+
+def run_search(
+    study: optuna.Study,
+    search_space: SearchSpace,
+    objective: Objective,
+    *,
+    n_trials: int,
+    timeout: float | None = None,
+    catch: bool = True,
+    callbacks: Sequence[TrialCallback] = (),
+) -> SearchOutcome:
+    """Run up to ``n_trials`` trials of ``study`` over ``search_space``.
+
+    Each trial's parameters are asked from the study's sampler over
+    ``search_space.distributions()``, decoded into an :class:`Architecture`,
+    evaluated by ``objective`` and told back to the study. An architecture that
+    an earlier finished trial already evaluated is answered from that trial
+    (its values are copied, nothing is trained), so a budget is never spent
+    twice on one network.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        The study to extend; its sampler decides the proposals.
+    search_space : SearchSpace
+        Decodes the parameters of each trial.
+    objective : callable
+        ``objective(trial, arch)`` returns the value (or values) to tell.
+        It may raise ``optuna.TrialPruned``.
+    n_trials : int
+        Most trials to start in this call.
+    timeout : float, optional
+        Seconds after which no new trial starts.
+    catch : bool, default=True
+        If True, an exception from ``objective`` marks the trial FAIL (the
+        reason is kept in the trial's ``fail_reason`` user attribute) and the
+        search goes on; if False it is re-raised after the trial is marked.
+    callbacks : sequence of callable
+        Called as ``callback(study, frozen_trial)`` after each trial.
+
+    Returns
+    -------
+    SearchOutcome
+    """
+    distributions = search_space.distributions()
+    done = _completed_by_key(study)
+    start = time.perf_counter()
+    n_run = 0
+    interrupted = timed_out = False
+    while n_run < n_trials:
+        if timeout is not None and time.perf_counter() - start >= timeout:
+            timed_out = True
+            break
+        trial = study.ask(fixed_distributions=distributions)
+        n_run += 1
+        try:
+            arch = search_space.decode(trial.params)
+            key = arch.key()
+            trial.set_user_attr(ARCH_KEY_ATTR, key)
+            previous = done.get(key)
+            if previous is not None:
+                for name, value in previous.user_attrs.items():
+                    if name != ARCH_KEY_ATTR:
+                        trial.set_user_attr(name, value)
+                trial.set_user_attr(DUPLICATE_ATTR, previous.number)
+                frozen = study.tell(trial, _values_of(previous))
+            else:
+                values = objective(trial, arch)
+                frozen = study.tell(trial, values)
+                if frozen.state == TrialState.COMPLETE:
+                    done.setdefault(key, frozen)
+        except optuna.TrialPruned:
+            frozen = study.tell(trial, state=TrialState.PRUNED)
+        except KeyboardInterrupt:
+            trial.set_user_attr(FAIL_REASON_ATTR, "interrupted (KeyboardInterrupt)")
+            study.tell(trial, state=TrialState.FAIL)
+            interrupted = True
+            break
+        except Exception as exc:  # a failed candidate must not end the search
+            trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}")
+            frozen = study.tell(trial, state=TrialState.FAIL)
+            if not catch:
+                raise
+        for callback in callbacks:
+            callback(study, frozen)
+    return SearchOutcome(n_run, interrupted, timed_out, time.perf_counter() - start)

@@ -1,0 +1,187 @@
+"""The search-space interface and the immutable :class:`Architecture` value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution
+from sklearn.base import BaseEstimator
+
+from sknas.spaces.encoding import encode_params, mutate_params, sample_params
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = ["Architecture", "SearchSpace"]
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One candidate network: the space's name and the parameters that produced it.
+
+    An architecture is a plain value, never a ``torch.nn.Module``. Two
+    architectures are equal when their spaces and canonical keys are equal, so
+    duplicates (and, where the space knows them, isomorphic networks) compare
+    equal and hash alike.
+
+    Parameters
+    ----------
+    space : str
+        Name of the search space that decoded it.
+    items : tuple of (str, value) pairs
+        The flat parameters, sorted by name.
+    canonical : str
+        The canonical key (for NAS-Bench-201 cells, the official ``arch_str``).
+    description : str, default=""
+        A human-readable summary.
+
+    Examples
+    --------
+    >>> arch = Architecture.from_params("toy", {"b": 2, "a": 1}, canonical="a=1|b=2")
+    >>> arch.params
+    {'a': 1, 'b': 2}
+    >>> arch.key()
+    'a=1|b=2'
+    """
+
+    space: str
+    items: tuple[tuple[str, Any], ...]
+    canonical: str
+    description: str = field(default="", compare=False)
+
+    @classmethod
+    def from_params(
+        cls,
+        space: str,
+        params: Mapping[str, Any],
+        *,
+        canonical: str,
+        description: str = "",
+    ) -> Architecture:
+        """Build an architecture from a parameter mapping."""
+        return cls(space, tuple(sorted(params.items())), canonical, description)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The flat parameter dict (a fresh copy)."""
+        return dict(self.items)
+
+    def key(self) -> str:
+        """Canonical, hashable identity of the network."""
+        return self.canonical
+
+    def __str__(self) -> str:
+        return self.description or self.canonical
+
+
+class SearchSpace(BaseEstimator):
+    """Base class of search spaces: which networks can be built.
+
+    A search space knows structure only. Subclasses define :meth:`distributions`,
+    :meth:`decode` and :meth:`build_module`; the generic :meth:`sample`,
+    :meth:`mutate`, :meth:`neighbours` and :meth:`encode` work from the
+    distributions and may be overridden with architecture-aware versions.
+
+    Search spaces are configurable objects (``get_params`` / ``set_params``),
+    so an estimator's ``search_space__<param>`` can be tuned by ``GridSearchCV``.
+    """
+
+    #: Short name used in :class:`Architecture` and error messages.
+    name: str = "space"
+    #: Encodings :meth:`encode` understands.
+    encodings: tuple[str, ...] = ("onehot",)
+
+    def distributions(self) -> dict[str, BaseDistribution]:
+        """Flat, fixed-length dict of Optuna distributions, one per parameter."""
+        raise NotImplementedError
+
+    def decode(self, params: Mapping[str, Any]) -> Architecture:
+        """Turn a full parameter dict into an :class:`Architecture`."""
+        raise NotImplementedError
+
+    def build_module(
+        self, arch: Architecture, n_features_in: int, n_outputs: int
+    ) -> torch.nn.Module:
+        """Build the PyTorch module of ``arch`` (the only method that imports torch)."""
+        raise NotImplementedError
+
+    def to_params(self, arch: Architecture) -> dict[str, Any]:
+        """Inverse of :meth:`decode`: the full parameter dict of ``arch``."""
+        return arch.params
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` naming the first parameter missing or out of range."""
+        for name, dist in self.distributions().items():
+            if name not in params:
+                raise ValueError(f"{type(self).__name__}: parameter {name!r} is missing.")
+            value = params[name]
+            try:
+                dist.to_internal_repr(value)
+                ok = dist._contains(dist.to_internal_repr(value))
+            except (ValueError, TypeError):
+                ok = False
+            if not ok:
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {name!r}={value!r} is outside {dist!r}."
+                )
+
+    def sample(self, rng: np.random.Generator) -> Architecture:
+        """Draw a random architecture."""
+        return self.decode(sample_params(self.distributions(), rng))
+
+    def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
+        """Return a random neighbour of ``arch`` that differs from it."""
+        distributions = self.distributions()
+        params = self.to_params(arch)
+        for _ in range(20):
+            child = self.decode(mutate_params(distributions, params, rng))
+            if child.key() != arch.key():
+                return child
+        return child
+
+    def neighbours(self, arch: Architecture) -> list[Architecture]:
+        """All architectures one categorical change away from ``arch``.
+
+        Numeric parameters are not enumerated (they have no finite
+        neighbourhood); spaces with such parameters may override this.
+        """
+        from optuna.distributions import CategoricalDistribution
+
+        params = self.to_params(arch)
+        seen = {arch.key()}
+        result = []
+        for name, dist in self.distributions().items():
+            if not isinstance(dist, CategoricalDistribution):
+                continue
+            for choice in dist.choices:
+                if choice == params[name]:
+                    continue
+                candidate = self.decode({**params, name: choice})
+                if candidate.key() not in seen:
+                    seen.add(candidate.key())
+                    result.append(candidate)
+        return result
+
+    def encode(self, arch: Architecture, kind: str = "onehot") -> np.ndarray:
+        """Encode ``arch`` as a float vector for a performance predictor.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The architecture to encode.
+        kind : str, default="onehot"
+            One of :attr:`encodings`.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_slots,)
+        """
+        if kind != "onehot":
+            raise ValueError(
+                f"{type(self).__name__} does not support encoding {kind!r}; "
+                f"supported: {list(self.encodings)}."
+            )
+        return encode_params(self.distributions(), self.to_params(arch))

@@ -1,0 +1,234 @@
+"""Search space of multilayer perceptrons for tabular data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+from sknas.spaces.base import Architecture, SearchSpace
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = ["MLPSpace"]
+
+ACTIVATIONS = ("relu", "gelu", "silu", "tanh", "leaky_relu", "elu")
+NORMS = ("none", "batch", "layer")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+_NORM_NAMES = {"none": "no norm", "batch": "batch norm", "layer": "layer norm"}
+
+
+class MLPSpace(SearchSpace):
+    """Multilayer perceptrons and the training choices that make them work.
+
+    Each candidate has ``n_layers`` hidden layers with their own width, one
+    activation, dropout, normalisation and optional residual (skip)
+    connections, plus the learning rate, weight decay, batch size and
+    optimiser used to train it.
+
+    Parameters
+    ----------
+    max_layers : int, default=4
+        Largest number of hidden layers; at least one layer is always used.
+    widths : sequence of int, default=(16, 32, 64, 128, 256, 512)
+        Widths a hidden layer may take.
+    activations : sequence of str, default=("relu", "gelu", "silu", "tanh", "leaky_relu", "elu")
+        Activation functions to choose from.
+    dropouts : sequence of float, default=(0.0, 0.1, 0.2, 0.3, 0.5)
+        Dropout rates to choose from.
+    norms : sequence of str, default=("none", "batch", "layer")
+        Normalisation after each linear layer.
+    residual : sequence of bool, default=(False, True)
+        Whether skip connections may be used.
+    lr_range : tuple of float, default=(1e-4, 3e-2)
+        Learning-rate range, searched on a log scale.
+    weight_decay_range : tuple of float, default=(1e-6, 1e-2)
+        Weight-decay range, searched on a log scale.
+    batch_sizes : sequence of int, default=(32, 64, 128, 256)
+        Mini-batch sizes to choose from.
+    optimizers : sequence of str, default=("adam", "adamw", "sgd")
+        Optimisers to choose from (SGD uses Nesterov momentum 0.9).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> space = MLPSpace(max_layers=2)
+    >>> arch = space.sample(np.random.default_rng(0))
+    >>> arch.space
+    'mlp'
+    >>> space.decode(space.to_params(arch)) == arch
+    True
+    """
+
+    name = "mlp"
+
+    def __init__(
+        self,
+        max_layers: int = 4,
+        widths: Sequence[int] = (16, 32, 64, 128, 256, 512),
+        activations: Sequence[str] = ACTIVATIONS,
+        dropouts: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.5),
+        norms: Sequence[str] = NORMS,
+        residual: Sequence[bool] = (False, True),
+        lr_range: tuple[float, float] = (1e-4, 3e-2),
+        weight_decay_range: tuple[float, float] = (1e-6, 1e-2),
+        batch_sizes: Sequence[int] = (32, 64, 128, 256),
+        optimizers: Sequence[str] = OPTIMIZERS,
+    ) -> None:
+        self.max_layers = max_layers
+        self.widths = widths
+        self.activations = activations
+        self.dropouts = dropouts
+        self.norms = norms
+        self.residual = residual
+        self.lr_range = lr_range
+        self.weight_decay_range = weight_decay_range
+        self.batch_sizes = batch_sizes
+        self.optimizers = optimizers
+
+    # -- structure -----------------------------------------------------------------
+    def _check_config(self) -> None:
+        if not isinstance(self.max_layers, int) or self.max_layers < 1:
+            raise ValueError(
+                f"MLPSpace: max_layers must be an int >= 1, got {self.max_layers!r}."
+            )
+        for name, allowed in (
+            ("activations", ACTIVATIONS),
+            ("norms", NORMS),
+            ("optimizers", OPTIMIZERS),
+        ):
+            values = list(getattr(self, name))
+            if not values:
+                raise ValueError(f"MLPSpace: {name} must not be empty.")
+            unknown = [v for v in values if v not in allowed]
+            if unknown:
+                raise ValueError(
+                    f"MLPSpace: unknown {name} {unknown}; allowed: {list(allowed)}."
+                )
+        for name in ("widths", "batch_sizes"):
+            values = list(getattr(self, name))
+            if not values or any(not isinstance(v, int) or v < 1 for v in values):
+                raise ValueError(
+                    f"MLPSpace: {name} must be a non-empty list of positive ints, got {values!r}."
+                )
+        for name in ("lr_range", "weight_decay_range"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ValueError(
+                    f"MLPSpace: {name} must be (low, high) with 0 < low <= high, "
+                    f"got {(low, high)!r}."
+                )
+
+    def distributions(self) -> dict[str, BaseDistribution]:
+        """Flat dict of distributions; widths of unused layers are ignored by :meth:`decode`."""
+        self._check_config()
+        dists: dict[str, BaseDistribution] = {
+            "n_layers": IntDistribution(1, self.max_layers),
+        }
+        for i in range(self.max_layers):
+            dists[f"units_{i}"] = CategoricalDistribution(list(self.widths))
+        dists["activation"] = CategoricalDistribution(list(self.activations))
+        dists["dropout"] = CategoricalDistribution([float(d) for d in self.dropouts])
+        dists["norm"] = CategoricalDistribution(list(self.norms))
+        dists["residual"] = CategoricalDistribution([bool(r) for r in self.residual])
+        dists["lr"] = FloatDistribution(*self.lr_range, log=True)
+        dists["weight_decay"] = FloatDistribution(*self.weight_decay_range, log=True)
+        dists["batch_size"] = CategoricalDistribution(list(self.batch_sizes))
+        dists["optimizer"] = CategoricalDistribution(list(self.optimizers))
+        return dists
+
+    def decode(self, params: Mapping[str, Any]) -> Architecture:
+        """Build the :class:`Architecture` for a full parameter dict.
+
+        Parameters
+        ----------
+        params : mapping
+            One value for every name in :meth:`distributions`.
+
+        Returns
+        -------
+        Architecture
+        """
+        self.check_params(params)
+        n_layers = int(params["n_layers"])
+        widths = [int(params[f"units_{i}"]) for i in range(n_layers)]
+        canonical = "|".join(
+            [
+                "-".join(map(str, widths)),
+                str(params["activation"]),
+                f"drop={float(params['dropout']):g}",
+                f"norm={params['norm']}",
+                f"res={int(bool(params['residual']))}",
+                str(params["optimizer"]),
+                f"lr={float(params['lr']):.3g}",
+                f"wd={float(params['weight_decay']):.3g}",
+                f"bs={int(params['batch_size'])}",
+            ]
+        )
+        plural = "layer" if n_layers == 1 else "layers"
+        description = (
+            f"{n_layers} hidden {plural} [{'-'.join(map(str, widths))}], "
+            f"{params['activation']}, dropout {float(params['dropout']):g}, "
+            f"{_NORM_NAMES[str(params['norm'])]}"
+            f"{', residual' if params['residual'] else ''}; "
+            f"{params['optimizer']} lr {float(params['lr']):.2e}, "
+            f"weight decay {float(params['weight_decay']):.1e}, "
+            f"batch {int(params['batch_size'])}"
+        )
+        return Architecture.from_params(
+            self.name, params, canonical=canonical, description=description
+        )
+
+    def layer_widths(self, arch: Architecture) -> list[int]:
+        """Widths of the hidden layers that ``arch`` actually uses."""
+        params = arch.params
+        return [int(params[f"units_{i}"]) for i in range(int(params["n_layers"]))]
+
+    def training_config(self, arch: Architecture) -> dict[str, Any]:
+        """The training choices of ``arch``: lr, weight decay, batch size, optimiser."""
+        params = arch.params
+        return {
+            "lr": float(params["lr"]),
+            "weight_decay": float(params["weight_decay"]),
+            "batch_size": int(params["batch_size"]),
+            "optimizer": str(params["optimizer"]),
+        }
+
+    def build_module(
+        self, arch: Architecture, n_features_in: int, n_outputs: int
+    ) -> torch.nn.Module:
+        """Build the network of ``arch`` as a ``torch.nn.Module``.
+
+        Parameters
+        ----------
+        arch : Architecture
+            A decoded MLP architecture.
+        n_features_in : int
+            Number of input features.
+        n_outputs : int
+            Number of outputs (classes for a classifier, targets for a regressor).
+
+        Returns
+        -------
+        torch.nn.Module
+        """
+        from sknas.spaces._mlp_module import MLPModule
+
+        params = arch.params
+        return MLPModule(
+            n_features_in=n_features_in,
+            n_outputs=n_outputs,
+            widths=self.layer_widths(arch),
+            activation=str(params["activation"]),
+            dropout=float(params["dropout"]),
+            norm=str(params["norm"]),
+            residual=bool(params["residual"]),
+        )
