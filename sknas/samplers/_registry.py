@@ -1,0 +1,75 @@
+"""Strategy names -> Optuna samplers."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import optuna
+
+from sknas.spaces.base import SearchSpace
+
+__all__ = ["STRATEGIES", "make_sampler", "register_strategy"]
+
+SamplerFactory = Callable[[int | None, SearchSpace | None], optuna.samplers.BaseSampler]
+
+
+def _random(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def _tpe(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=10)
+
+
+#: Registered strategy names and the factories that build their samplers.
+STRATEGIES: dict[str, SamplerFactory] = {"random": _random, "tpe": _tpe}
+
+#: The strategy ``"auto"`` resolves to.
+AUTO_STRATEGY = "tpe"
+
+
+def register_strategy(name: str, factory: SamplerFactory) -> None:
+    """Make ``strategy=name`` available to estimators and benchmarks.
+
+    Parameters
+    ----------
+    name : str
+        The strategy's name.
+    factory : callable
+        ``factory(seed, search_space)`` returns a new sampler.
+    """
+    STRATEGIES[name] = factory
+
+
+def make_sampler(
+    strategy: str | optuna.samplers.BaseSampler,
+    *,
+    seed: int | None = None,
+    search_space: SearchSpace | None = None,
+) -> optuna.samplers.BaseSampler:
+    """Build the sampler of a strategy name, or copy a sampler instance.
+
+    Parameters
+    ----------
+    strategy : str or optuna.samplers.BaseSampler
+        ``"auto"``, a name in :data:`STRATEGIES`, or a sampler (deep-copied, so
+        the caller's instance is left untouched).
+    seed : int, optional
+        Seed of a sampler built from a name.
+    search_space : SearchSpace, optional
+        Passed to architecture-aware samplers.
+
+    Returns
+    -------
+    optuna.samplers.BaseSampler
+    """
+    if isinstance(strategy, optuna.samplers.BaseSampler):
+        return copy.deepcopy(strategy)
+    name = AUTO_STRATEGY if strategy == "auto" else strategy
+    if name not in STRATEGIES:
+        raise ValueError(
+            f"Unknown strategy {strategy!r}; valid names are "
+            f"{['auto', *sorted(STRATEGIES)]} or an optuna.samplers.BaseSampler instance."
+        )
+    return STRATEGIES[name](seed, search_space)
