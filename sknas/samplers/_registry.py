@@ -9,7 +9,7 @@ import optuna
 
 from sknas.spaces.base import SearchSpace
 
-__all__ = ["STRATEGIES", "make_sampler", "register_strategy"]
+__all__ = ["STRATEGIES", "STRATEGY_NAMES", "make_sampler", "register_strategy"]
 
 SamplerFactory = Callable[[int | None, SearchSpace | None], optuna.samplers.BaseSampler]
 
@@ -27,6 +27,26 @@ STRATEGIES: dict[str, SamplerFactory] = {"random": _random, "tpe": _tpe}
 
 #: The strategy ``"auto"`` resolves to.
 AUTO_STRATEGY = "tpe"
+
+
+class _StrategyNames(set):
+    """Live view of the valid ``strategy`` strings: ``"auto"`` plus :data:`STRATEGIES`."""
+
+    def _names(self) -> list[str]:
+        return ["auto", *STRATEGIES]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self):  # type: ignore[override]
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+
+#: Every valid strategy name, kept in step with :data:`STRATEGIES`.
+STRATEGY_NAMES: set[str] = _StrategyNames()
 
 
 def register_strategy(name: str, factory: SamplerFactory) -> None:
