@@ -2,5 +2,6 @@
 
 from sknas.spaces.base import Architecture, SearchSpace
 from sknas.spaces.mlp import MLPSpace
+from sknas.spaces.nb201 import NB201Space
 
-__all__ = ["Architecture", "SearchSpace", "MLPSpace"]
+__all__ = ["Architecture", "SearchSpace", "MLPSpace", "NB201Space"]
