@@ -1,0 +1,11 @@
+"""Tabular NAS benchmarks: query results instead of training, and run strategies on them.
+
+>>> from sknas.benchmarks import NB201Benchmark, run_benchmark
+>>> bench = NB201Benchmark.from_csv("nb201_cifar10.csv")  # doctest: +SKIP
+>>> run_benchmark(bench, "tpe", n_trials=150, seeds=10).mean_se([150])  # doctest: +SKIP
+"""
+
+from sknas.benchmarks._runner import BenchmarkResult, run_benchmark
+from sknas.benchmarks.nb201 import NB201_METRICS, NB201Benchmark
+
+__all__ = ["NB201Benchmark", "NB201_METRICS", "BenchmarkResult", "run_benchmark"]

@@ -1,0 +1,270 @@
+"""NAS-Bench-201 as a lookup table, loaded from a CSV file the user gives."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sknas.spaces.base import Architecture
+from sknas.spaces.nb201 import NB201Space
+
+__all__ = ["NB201Benchmark", "NB201_METRICS"]
+
+#: Short metric names and the CSV column each reads (``{dataset}`` is filled in).
+NB201_METRICS: dict[str, str] = {
+    "valid": "{dataset}_valid_acc_12ep",
+    "test": "{dataset}_test_acc_200ep",
+    "params": "{dataset}_params_m",
+    "flops": "{dataset}_flops_m",
+}
+# Read when present (not required).
+_OPTIONAL_METRICS: dict[str, str] = {"test_12ep": "{dataset}_test_acc_12ep"}
+# Metrics where smaller is better; every other metric is an accuracy.
+_MINIMISE = frozenset({"params", "flops", "time"})
+
+
+class NB201Benchmark:
+    """Results of every NAS-Bench-201 cell, queried instead of training.
+
+    Build it with :meth:`from_csv`. Metrics (short names; the CSV column names
+    are accepted too):
+
+    - ``"valid"``: validation accuracy (%) after NAS-Bench-201's 12-epoch
+      schedule, ``<dataset>_valid_acc_12ep``. This is what a search may see.
+    - ``"test"``: test accuracy (%) after the 200-epoch schedule,
+      ``<dataset>_test_acc_200ep``. This is what a search reports.
+    - ``"params"``: parameters in millions, ``<dataset>_params_m``.
+    - ``"flops"``: MFLOPs, ``<dataset>_flops_m``.
+    - ``"time"``: simulated seconds to train the candidate for the 12-epoch
+      schedule. The table has no timing column, so this is a proxy
+      proportional to the cell's FLOPs: ``seconds_per_mflop * flops``
+      (with the default 1.0, one simulated second per MFLOP; the mean cell
+      costs about 55 s).
+    - ``"test_12ep"``: test accuracy after 12 epochs, when the CSV has it.
+
+    Parameters
+    ----------
+    arch_strs : sequence of str
+        Official ``arch_str`` of each row, in index order.
+    columns : dict of str to numpy.ndarray
+        One array per short metric name, aligned with ``arch_strs``.
+    dataset : str, default="cifar10"
+        Name of the data set the numbers belong to.
+    seconds_per_mflop : float, default=1.0
+        Scale of the simulated training time.
+    source : str, optional
+        Where the table was read from (shown in messages).
+
+    Examples
+    --------
+    >>> bench = NB201Benchmark.from_csv("nb201_cifar10.csv")  # doctest: +SKIP
+    >>> arch = bench.search_space.sample(np.random.default_rng(0))  # doctest: +SKIP
+    >>> bench.query(arch, "valid")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        arch_strs: Sequence[str],
+        columns: dict[str, np.ndarray],
+        *,
+        dataset: str = "cifar10",
+        seconds_per_mflop: float = 1.0,
+        source: str | None = None,
+    ) -> None:
+        self.arch_strs = tuple(arch_strs)
+        self.dataset = dataset
+        self.seconds_per_mflop = float(seconds_per_mflop)
+        self.source = source
+        self._index = {s: i for i, s in enumerate(self.arch_strs)}
+        if len(self._index) != len(self.arch_strs):
+            raise ValueError(f"NB201Benchmark: {source or 'the table'} repeats an arch_str.")
+        self._columns = {name: np.asarray(v, dtype=float) for name, v in columns.items()}
+        for name, values in self._columns.items():
+            if values.shape != (len(self.arch_strs),):
+                raise ValueError(
+                    f"NB201Benchmark: column {name!r} has shape {values.shape}, "
+                    f"expected ({len(self.arch_strs)},)."
+                )
+        if "flops" in self._columns:
+            self._columns["time"] = self.seconds_per_mflop * self._columns["flops"]
+        self._space = NB201Space()
+
+    # -- loading -------------------------------------------------------------------
+    @classmethod
+    def from_csv(
+        cls,
+        path: str | os.PathLike[str],
+        dataset: str = "cifar10",
+        *,
+        seconds_per_mflop: float = 1.0,
+    ) -> NB201Benchmark:
+        """Load the table from a CSV file (never downloads anything).
+
+        Parameters
+        ----------
+        path : str or path-like
+            A CSV with an ``arch_str`` column and the columns
+            ``<dataset>_valid_acc_12ep``, ``<dataset>_test_acc_200ep``,
+            ``<dataset>_params_m`` and ``<dataset>_flops_m``.
+        dataset : str, default="cifar10"
+            Prefix of the metric columns.
+        seconds_per_mflop : float, default=1.0
+            Scale of the simulated training time (see the class docstring).
+
+        Returns
+        -------
+        NB201Benchmark
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ValueError
+            If a required column is missing or a value is not a number.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"NB201Benchmark: no NAS-Bench-201 table at {str(path)!r}; pass the path of "
+                "the CSV (e.g. nb201_cifar10.csv). Nothing is downloaded."
+            )
+        with path.open(newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise ValueError(f"NB201Benchmark: {str(path)!r} is empty.")
+            rows = list(reader)
+        wanted = {"arch_str": "arch_str"}
+        wanted.update({k: v.format(dataset=dataset) for k, v in NB201_METRICS.items()})
+        missing = [col for col in wanted.values() if col not in header]
+        if missing:
+            prefixes = sorted({c[: -len("_valid_acc_12ep")] for c in header
+                               if c.endswith("_valid_acc_12ep")})
+            raise ValueError(
+                f"NB201Benchmark: {str(path)!r} lacks the column(s) {missing} "
+                f"(dataset={dataset!r}; data sets in this file: {prefixes})."
+            )
+        for key, template in _OPTIONAL_METRICS.items():
+            if template.format(dataset=dataset) in header:
+                wanted[key] = template.format(dataset=dataset)
+        positions = {key: header.index(col) for key, col in wanted.items()}
+        if "arch_index" in header:  # keep the official index order
+            at = header.index("arch_index")
+            try:
+                rows.sort(key=lambda row: int(row[at]))
+            except (ValueError, IndexError):
+                raise ValueError(
+                    f"NB201Benchmark: column 'arch_index' of {str(path)!r} holds a value "
+                    "that is not an integer."
+                ) from None
+        arch_strs = [row[positions["arch_str"]] for row in rows]
+        columns: dict[str, np.ndarray] = {}
+        for key, col in wanted.items():
+            if key == "arch_str":
+                continue
+            try:
+                columns[key] = np.array([float(row[positions[key]]) for row in rows])
+            except (ValueError, IndexError) as exc:
+                raise ValueError(
+                    f"NB201Benchmark: column {col!r} of {str(path)!r} holds a value "
+                    f"that is not a number ({exc})."
+                ) from None
+        if arch_strs:
+            NB201Space().arch_from_str(arch_strs[0])  # fail early on a foreign format
+        return cls(
+            arch_strs,
+            columns,
+            dataset=dataset,
+            seconds_per_mflop=seconds_per_mflop,
+            source=str(path),
+        )
+
+    # -- queries -------------------------------------------------------------------
+    @property
+    def search_space(self) -> NB201Space:
+        """The :class:`~sknas.spaces.NB201Space` whose cells this table covers."""
+        return self._space
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        """Short names of the metrics this table answers."""
+        return tuple(self._columns)
+
+    def __len__(self) -> int:
+        return len(self.arch_strs)
+
+    def _metric(self, metric: str) -> str:
+        if metric in self._columns:
+            return metric
+        for key, template in {**NB201_METRICS, **_OPTIONAL_METRICS}.items():
+            if metric == template.format(dataset=self.dataset) and key in self._columns:
+                return key
+        raise ValueError(
+            f"NB201Benchmark: unknown metric {metric!r}; valid: {list(self._columns)} "
+            "or their column names."
+        )
+
+    def index(self, arch: Architecture | str | int) -> int:
+        """Official index of a cell, given as an Architecture, an ``arch_str`` or an index."""
+        if isinstance(arch, (int, np.integer)):
+            if not 0 <= int(arch) < len(self.arch_strs):
+                raise IndexError(f"NB201Benchmark: index {arch} outside 0..{len(self) - 1}.")
+            return int(arch)
+        key = arch.key() if isinstance(arch, Architecture) else str(arch)
+        try:
+            return self._index[key]
+        except KeyError:
+            raise KeyError(f"NB201Benchmark: {key!r} is not a cell of this table.") from None
+
+    def query(self, arch: Architecture | str | int, metric: str = "valid") -> float:
+        """Look up one metric of one cell.
+
+        Parameters
+        ----------
+        arch : Architecture, str or int
+            The cell (an :class:`Architecture` of :attr:`search_space`, its
+            ``arch_str``, or its official index).
+        metric : str, default="valid"
+            A short metric name (see the class docstring) or a column name.
+
+        Returns
+        -------
+        float
+        """
+        return float(self._columns[self._metric(metric)][self.index(arch)])
+
+    def values(self, metric: str) -> np.ndarray:
+        """The metric of every cell, in index order (a read-only view)."""
+        view = self._columns[self._metric(metric)].view()
+        view.flags.writeable = False
+        return view
+
+    def training_time(self, arch: Architecture | str | int) -> float:
+        """Simulated seconds to train ``arch`` (see the class docstring)."""
+        return self.query(arch, "time")
+
+    def higher_is_better(self, metric: str) -> bool:
+        """True for accuracies, False for costs (params, flops, time)."""
+        return self._metric(metric) not in _MINIMISE
+
+    def optimum(self, metric: str = "test") -> float:
+        """Best value of ``metric`` over all cells (maximum accuracy, minimum cost)."""
+        values = self.values(metric)
+        return float(values.max() if self.higher_is_better(metric) else values.min())
+
+    def best_index(self, metric: str = "test") -> int:
+        """Index of the first cell that attains :meth:`optimum`."""
+        values = self.values(metric)
+        return int(values.argmax() if self.higher_is_better(metric) else values.argmin())
+
+    def arch_at(self, index: int) -> Architecture:
+        """The :class:`Architecture` at an official index."""
+        return self._space.arch_from_str(self.arch_strs[self.index(int(index))])
+
+    def __repr__(self) -> str:
+        where = f", source={self.source!r}" if self.source else ""
+        return f"NB201Benchmark(n_cells={len(self)}, dataset={self.dataset!r}{where})"
