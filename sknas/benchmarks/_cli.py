@@ -124,7 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = [_parse_strategy(text, args.seeds) for text in args.strategies]
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
-    unknown = [name for name, _ in plan if name not in STRATEGIES]
+    names = [name for name, _ in plan]
+    if len(set(names)) != len(names):
+        parser.error(f"a strategy is listed twice in {args.strategies}")
+    unknown = [name for name in names if name not in STRATEGIES]
     if unknown:
         parser.error(f"unknown strategies {unknown}; registered: {sorted(STRATEGIES)}")
     queries = args.queries or [q for q in (50, 100, 150) if q <= args.trials] or [args.trials]

@@ -1,10 +1,17 @@
-"""Search strategies, each an Optuna sampler."""
+"""Search strategies, each an Optuna sampler.
 
-from sknas.samplers._registry import (
-    STRATEGIES,
-    STRATEGY_NAMES,
-    make_sampler,
-    register_strategy,
-)
+Importing this package does not import torch or botorch; the model-based
+strategies import them when they first propose.
+"""
 
-__all__ = ["STRATEGIES", "STRATEGY_NAMES", "make_sampler", "register_strategy"]
+from sknas.samplers._registry import STRATEGIES, make_sampler, register_strategy
+from sknas.samplers.evolution import RegularizedEvolutionSampler
+from sknas.samplers.reinforce import ReinforceSampler
+
+__all__ = [
+    "STRATEGIES",
+    "make_sampler",
+    "register_strategy",
+    "RegularizedEvolutionSampler",
+    "ReinforceSampler",
+]

@@ -22,8 +22,37 @@ def _tpe(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSam
     return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=10)
 
 
+def _evolution(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    from sknas.samplers.evolution import RegularizedEvolutionSampler
+
+    return RegularizedEvolutionSampler(seed=seed, search_space=space)
+
+
+def _reinforce(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    from sknas.samplers.reinforce import ReinforceSampler
+
+    return ReinforceSampler(seed=seed, search_space=space)
+
+
+def _bananas(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    from sknas.samplers.bananas import BananasSampler
+
+    return BananasSampler(seed=seed, search_space=space)
+
+
+def _gp(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    from sknas.samplers.gp import GPBOSampler
+
+    return GPBOSampler(seed=seed, search_space=space)
+
+
 #: Registered strategy names and the factories that build their samplers.
-STRATEGIES: dict[str, SamplerFactory] = {"random": _random, "tpe": _tpe}
+STRATEGIES: dict[str, SamplerFactory] = {
+    "random": _random,
+    "tpe": _tpe,
+    "evolution": _evolution,
+    "reinforce": _reinforce,
+}
 
 #: The strategy ``"auto"`` resolves to.
 AUTO_STRATEGY = "tpe"

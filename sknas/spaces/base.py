@@ -93,6 +93,8 @@ class SearchSpace(BaseEstimator):
     name: str = "space"
     #: Encodings :meth:`encode` understands.
     encodings: tuple[str, ...] = ("onehot",)
+    #: Torch threads that train this space's networks best (None: torch's default).
+    preferred_threads: int | None = None
 
     def distributions(self) -> dict[str, BaseDistribution]:
         """Flat, fixed-length dict of Optuna distributions, one per parameter."""

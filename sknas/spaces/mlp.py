@@ -69,6 +69,9 @@ class MLPSpace(SearchSpace):
     """
 
     name = "mlp"
+    #: Small dense layers train fastest on one thread: more threads cost more
+    #: in synchronisation than they save, and suffer badly from oversubscription.
+    preferred_threads = 1
 
     def __init__(
         self,

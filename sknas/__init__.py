@@ -1,0 +1,7 @@
+"""sknas: neural architecture search as a scikit-learn estimator."""
+
+from sknas.estimators import NASClassifier, NASRegressor, SearchFailedError
+
+__version__ = "0.1.0"
+
+__all__ = ["NASClassifier", "NASRegressor", "SearchFailedError", "__version__"]

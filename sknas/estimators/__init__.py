@@ -1,0 +1,7 @@
+"""scikit-learn estimators that search neural architectures."""
+
+from sknas.estimators.base import BaseNAS, SearchFailedError
+from sknas.estimators.classifier import NASClassifier
+from sknas.estimators.regressor import NASRegressor
+
+__all__ = ["BaseNAS", "NASClassifier", "NASRegressor", "SearchFailedError"]

@@ -1,0 +1,380 @@
+"""The scikit-learn face of a search: :class:`BaseNAS`."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections import Counter
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, check_cv
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sknas._search import run_search
+from sknas.estimators._progress import ProgressBar
+from sknas.estimators._results import FINISHED_STATES, build_cv_results
+from sknas.evaluation.training import TrainingEvaluator, torch_threads
+from sknas.samplers import STRATEGY_NAMES, make_sampler
+from sknas.spaces._registry import SPACES, make_search_space
+from sknas.spaces.base import Architecture, SearchSpace
+
+__all__ = ["BaseNAS", "SearchFailedError"]
+
+
+class SearchFailedError(RuntimeError):
+    """No candidate of the search could be trained; the message lists why."""
+
+
+def _trial_seed(base_seed: int, trial_number: int) -> int:
+    """Seed of one trial's training, the same in every process."""
+    return int(np.random.SeedSequence([base_seed, trial_number]).generate_state(1)[0] >> 1)
+
+
+def resolve_device(device: str) -> str:
+    """Turn ``"auto"`` into ``"cuda"`` when a GPU is available, else ``"cpu"``.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"`` or a torch device string such as ``"cpu"`` or ``"cuda:0"``.
+
+    Returns
+    -------
+    str
+    """
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"The 'device' parameter must be 'auto' or a torch device such as 'cpu' or "
+            f"'cuda:0'. Got {device!r} instead."
+        ) from exc
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+    return device
+
+
+class BaseNAS(BaseEstimator):
+    """Shared machinery of :class:`NASClassifier` and :class:`NASRegressor`.
+
+    ``fit`` runs an architecture search with Optuna: each trial's parameters
+    are decoded into an architecture by the search space, trained with skorch
+    and scored on held-out data; the best network is then refit on all the
+    data. Subclasses define how targets are validated and encoded.
+    """
+
+    _task: str = ""
+
+    _parameter_constraints: dict = {
+        "search_space": [StrOptions({"auto"} | set(SPACES)), SearchSpace],
+        "strategy": [StrOptions(STRATEGY_NAMES), optuna.samplers.BaseSampler],
+        "n_trials": [Interval(Integral, 1, None, closed="left")],
+        "timeout": [Interval(Real, 0, None, closed="neither"), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "cv": ["cv_object", None],
+        "refit": ["boolean", callable],
+        "pruner": [StrOptions({"auto"}), optuna.pruners.BasePruner, None],
+        "error_score": [StrOptions({"raise"}), Real],
+        "device": [str],
+        "n_threads": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "storage": [str, optuna.storages.BaseStorage, None],
+        "study_name": [str, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        search_space: str | SearchSpace = "auto",
+        strategy: str | optuna.samplers.BaseSampler = "auto",
+        n_trials: int = 20,
+        timeout: float | None = None,
+        max_epochs: int = 50,
+        patience: int = 10,
+        scoring: Any = None,
+        validation_fraction: float = 0.2,
+        cv: Any = None,
+        refit: Any = True,
+        pruner: Any = "auto",
+        error_score: Any = np.nan,
+        device: str = "auto",
+        n_threads: int | str | None = "auto",
+        random_state: Any = None,
+        verbose: int = 0,
+        storage: Any = None,
+        study_name: str | None = None,
+    ) -> None:
+        self.search_space = search_space
+        self.strategy = strategy
+        self.n_trials = n_trials
+        self.timeout = timeout
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.scoring = scoring
+        self.validation_fraction = validation_fraction
+        self.cv = cv
+        self.refit = refit
+        self.pruner = pruner
+        self.error_score = error_score
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+        self.storage = storage
+        self.study_name = study_name
+
+    # -- hooks for subclasses --------------------------------------------------------
+    def _validate_targets(self, y: Any) -> tuple[np.ndarray, int]:
+        """Validate and encode ``y``; return the encoded targets and ``n_outputs``."""
+        raise NotImplementedError
+
+    def _default_scoring(self) -> str:
+        raise NotImplementedError
+
+    # -- resolution of "auto" values -------------------------------------------------
+    def _resolve_search_space(self) -> SearchSpace:
+        if isinstance(self.search_space, SearchSpace):
+            return clone(self.search_space)
+        name = "mlp" if self.search_space == "auto" else self.search_space
+        return make_search_space(name)
+
+    def _resolve_threads(self, space: SearchSpace) -> int | None:
+        if self.n_threads == "auto":
+            return space.preferred_threads
+        return self.n_threads  # type: ignore[return-value]
+
+    def _resolve_pruner(self) -> optuna.pruners.BasePruner:
+        if self.pruner is None:
+            return optuna.pruners.NopPruner()
+        if isinstance(self.pruner, str):
+            return optuna.pruners.MedianPruner(
+                n_startup_trials=5, n_warmup_steps=max(1, self.max_epochs // 5)
+            )
+        return self.pruner
+
+    def _make_splits(
+        self, X: np.ndarray, y: np.ndarray, seed: int
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        classifier = self._task == "classification"
+        if self.cv is not None:
+            cv = check_cv(self.cv, y, classifier=classifier)
+            if hasattr(cv, "shuffle") and cv.shuffle and hasattr(cv, "random_state"):
+                if cv.random_state is None:
+                    cv = clone(cv).set_params(random_state=seed)
+            return [(train, test) for train, test in cv.split(X, y)]
+        n_valid = max(1, int(round(self.validation_fraction * len(X))))
+        if n_valid >= len(X):
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} leaves no training data "
+                f"for {len(X)} samples."
+            )
+        if classifier:
+            counts = np.bincount(y)
+            n_classes = int((counts > 0).sum())
+            if counts[counts > 0].min() >= 2 and n_classes <= n_valid <= len(X) - n_classes:
+                splitter: Any = StratifiedShuffleSplit(
+                    n_splits=1, test_size=n_valid, random_state=seed
+                )
+                return list(splitter.split(X, y))
+        splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
+        return list(splitter.split(X))
+
+    def _create_study(self, sampler: optuna.samplers.BaseSampler) -> optuna.Study:
+        return optuna.create_study(
+            storage=self.storage,
+            study_name=self.study_name,
+            sampler=sampler,
+            pruner=self._resolve_pruner(),
+            direction="maximize",
+            load_if_exists=True,
+        )
+
+    # -- fit -------------------------------------------------------------------------
+    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
+        X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
+        X32 = np.asarray(X, dtype=np.float32)
+        if not np.isfinite(X32).all():
+            raise ValueError(
+                "Input X contains values too large for float32 (they become infinity)."
+            )
+        return X32
+
+    def fit(self, X: Any, y: Any) -> BaseNAS:
+        """Search architectures on ``(X, y)`` and refit the best on all of it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+
+        Returns
+        -------
+        self
+            The fitted estimator.
+        """
+        self._validate_params()
+        X_checked, y_raw = validate_data(
+            self,
+            X,
+            y,
+            reset=True,
+            dtype=[np.float32, np.float64],
+            ensure_min_samples=2,
+            multi_output=self._task == "regression",
+            y_numeric=self._task == "regression",
+        )
+        X32 = np.asarray(X_checked, dtype=np.float32)
+        if not np.isfinite(X32).all():
+            raise ValueError(
+                "Input X contains values too large for float32 (they become infinity)."
+            )
+        y_encoded, n_outputs = self._validate_targets(y_raw)
+
+        space = self._resolve_search_space()
+        device = resolve_device(self.device)
+        seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
+        sampler_seed, split_seed, train_seed = (int(s) for s in seeds)
+        scorer = check_scoring(self, scoring=self.scoring or self._default_scoring())
+        evaluator = TrainingEvaluator(
+            space,
+            task=self._task,
+            n_outputs=n_outputs,
+            scorer=scorer,
+            splits=self._make_splits(X32, y_encoded, split_seed),
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            device=device,
+            n_threads=self._resolve_threads(space),
+        )
+        sampler = make_sampler(self.strategy, seed=sampler_seed, search_space=space)
+        study = self._create_study(sampler)
+
+        def objective(trial: optuna.Trial, arch: Architecture) -> float:
+            seed = _trial_seed(train_seed, trial.number)
+            trial.set_user_attr("seed", seed)
+            result = evaluator.evaluate(arch, X32, y_encoded, trial, seed=seed)
+            trial.set_user_attr("split_scores", result.split_scores)
+            trial.set_user_attr("best_epochs", result.best_epochs)
+            trial.set_user_attr("n_parameters", result.n_parameters)
+            trial.set_user_attr("fit_time", result.fit_time)
+            if not np.isfinite(result.score):
+                raise ValueError(f"validation score is {result.score}")
+            return result.score
+
+        n_done = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
+        progress = ProgressBar(self.n_trials, n_done) if self.verbose else None
+        outcome = run_search(
+            study,
+            space,
+            objective,
+            n_trials=max(0, self.n_trials - n_done),
+            timeout=self.timeout,
+            catch=not (isinstance(self.error_score, str) and self.error_score == "raise"),
+            callbacks=[progress] if progress is not None else [],
+        )
+        if progress is not None:
+            progress.close()
+
+        trials = study.get_trials(deepcopy=False, states=FINISHED_STATES)
+        error_score = np.nan if isinstance(self.error_score, str) else float(self.error_score)
+        self.study_ = study
+        self.search_space_ = space
+        self.device_ = device
+        self.n_trials_ = len(trials)
+        self.cv_results_ = build_cv_results(trials, error_score)
+        self._raise_if_nothing_completed(trials)
+        if outcome.interrupted:
+            n_complete = sum(t.state == TrialState.COMPLETE for t in trials)
+            warnings.warn(
+                f"Search interrupted by the user after {len(trials)} finished trials "
+                f"({n_complete} complete); the estimator is fitted from the best so far.",
+                UserWarning,
+                stacklevel=2,
+            )
+
+        self.best_index_ = self._select_best_index()
+        best_trial = trials[self.best_index_]
+        self.best_params_ = dict(best_trial.params)
+        self.best_architecture_ = space.decode(best_trial.params)
+        self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
+        self.n_outputs_ = n_outputs
+        if self.refit:
+            start = time.perf_counter()
+            n_epochs = int(self.cv_results_["n_epochs"][self.best_index_])
+            self.best_estimator_ = evaluator.fit_final(
+                self.best_architecture_,
+                X32,
+                y_encoded,
+                n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
+                seed=_trial_seed(train_seed, best_trial.number),
+            )
+            self.refit_time_ = time.perf_counter() - start
+        return self
+
+    def _raise_if_nothing_completed(self, trials: list) -> None:
+        if any(t.state == TrialState.COMPLETE for t in trials):
+            return
+        reasons = Counter(
+            t.user_attrs.get("fail_reason", f"trial {t.state.name.lower()}") for t in trials
+        )
+        listed = "; ".join(f"{reason} (x{count})" for reason, count in reasons.most_common())
+        raise SearchFailedError(
+            f"No candidate finished successfully out of {len(trials)} trials. "
+            f"Reasons: {listed or 'no trial ran (timeout too short?)'}"
+        )
+
+    def _select_best_index(self) -> int:
+        if callable(self.refit):
+            index = self.refit(self.cv_results_)
+            if not isinstance(index, (Integral, np.integer)) or not (
+                0 <= index < len(self.cv_results_["params"])
+            ):
+                raise IndexError(
+                    "The callable given as refit must return an index into cv_results_; "
+                    f"got {index!r}."
+                )
+            if self.cv_results_["state"][index] != "COMPLETE":
+                raise ValueError(
+                    f"The callable given as refit chose trial {index}, which did not complete."
+                )
+            return int(index)
+        scores = np.where(
+            self.cv_results_["state"] == "COMPLETE", self.cv_results_["mean_test_score"], -np.inf
+        )
+        return int(np.nanargmax(scores))
+
+    # -- prediction ------------------------------------------------------------------
+    def _check_refitted(self, method: str) -> Any:
+        check_is_fitted(self, "cv_results_")
+        if not hasattr(self, "best_estimator_"):
+            raise NotFittedError(
+                f"{type(self).__name__} was fitted with refit=False: {method} is not "
+                "available. Refit with refit=True to get a network trained on all the data."
+            )
+        return self.best_estimator_
+
+    def _network_output(self, X: Any, method: str) -> np.ndarray:
+        net = self._check_refitted(method)
+        X32 = self._validate_X(X, reset=False)
+        with torch_threads(self._resolve_threads(self.search_space_)):
+            output = net.predict_proba(X32) if method == "predict_proba" else net.predict(X32)
+        return np.asarray(output, dtype=np.float64)

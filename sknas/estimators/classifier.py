@@ -1,0 +1,158 @@
+"""Neural architecture search for classification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from sknas.estimators.base import BaseNAS
+
+__all__ = ["NASClassifier"]
+
+
+class NASClassifier(ClassifierMixin, BaseNAS):
+    """Search a neural network for a classification task, then train it on all the data.
+
+    ``fit`` runs ``n_trials`` trials of an Optuna study: each proposes an
+    architecture (with its training choices) from ``search_space``, trains it
+    with skorch for at most ``max_epochs`` epochs with early stopping, and
+    scores it on held-out data (one stratified hold-out of
+    ``validation_fraction`` by default, or the folds of ``cv``). The best
+    architecture is refit on all the data and used by ``predict``.
+
+    Parameters
+    ----------
+    search_space : {"auto", "mlp", "nb201"} or SearchSpace, default="auto"
+        Which networks can be built. ``"auto"`` is an :class:`~sknas.spaces.MLPSpace`.
+    strategy : str or optuna.samplers.BaseSampler, default="auto"
+        The search strategy: a name in ``sknas.samplers.STRATEGIES`` (such as
+        ``"random"`` or ``"tpe"``) or any Optuna sampler (copied before use).
+    n_trials : int, default=20
+        Candidates to evaluate (in total, for a resumed study).
+    timeout : float, optional
+        Seconds after which no new candidate starts; ``fit`` then ends after
+        the candidate in progress and the refit.
+    max_epochs : int, default=50
+        Most training epochs per candidate.
+    patience : int, default=10
+        Epochs without a better validation score before a candidate stops.
+    scoring : str or callable, optional
+        A scikit-learn scorer (greater is better); accuracy by default.
+    validation_fraction : float, default=0.2
+        Share of the data held out to score candidates when ``cv`` is None.
+    cv : int, cross-validation generator or iterable, optional
+        Score candidates by cross-validation instead of one hold-out.
+    refit : bool or callable, default=True
+        Refit the best candidate on all the data. A callable receives
+        ``cv_results_`` and returns the index of the candidate to refit.
+    pruner : "auto", optuna.pruners.BasePruner or None, default="auto"
+        Stops candidates with bad learning curves; ``"auto"`` is a median pruner.
+    error_score : "raise" or float, default=nan
+        Score recorded for a candidate that fails; ``"raise"`` stops the search
+        at the first failure.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available.
+    n_threads : "auto", int or None, default="auto"
+        Torch threads used while training and predicting (torch's setting is
+        restored afterwards). ``"auto"`` lets the search space decide (one
+        thread for MLPs, whose small layers gain nothing from more); None
+        keeps torch's own setting.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampler, the validation split and every candidate's training.
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar with the best score so far.
+    storage : str or optuna.storages.BaseStorage, optional
+        Optuna storage (e.g. ``"sqlite:///search.db"``) to persist the study.
+    study_name : str, optional
+        Name of the study in ``storage``; an existing study is resumed.
+
+    Attributes
+    ----------
+    best_estimator_ : skorch.NeuralNetClassifier
+        The best network refit on all the data (inputs are standardised
+        inside it; it predicts class indices into ``classes_``).
+    best_params_ : dict
+        Parameters of the best trial.
+    best_architecture_ : Architecture
+        The best architecture; ``str()`` gives a readable summary.
+    best_score_ : float
+        Its validation score.
+    best_index_ : int
+        Its row in ``cv_results_``.
+    cv_results_ : dict of ndarray
+        One row per finished trial, readable by ``pandas.DataFrame``.
+    study_ : optuna.Study
+        The study, for Optuna's visualisation and analysis tools.
+    search_space_ : SearchSpace
+        The search space used.
+    n_trials_ : int
+        Finished trials in the study.
+    refit_time_ : float
+        Seconds spent refitting the best network.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit`` (only when ``X`` has string column names).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sknas import NASClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = NASClassifier(n_trials=2, max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+
+    _task = "classification"
+
+    def _default_scoring(self) -> str:
+        return "accuracy"
+
+    def _validate_targets(self, y: Any) -> tuple[np.ndarray, int]:
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "Classifier can't train when only one class is present: "
+                f"y contains only the class {self.classes_[0]!r}."
+            )
+        return encoder.transform(y).astype(np.int64), len(self.classes_)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of the best network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        proba = self._network_output(X, "predict_proba")
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -1,0 +1,118 @@
+"""Neural architecture search for regression."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import RegressorMixin
+
+from sknas.estimators.base import BaseNAS
+
+__all__ = ["NASRegressor"]
+
+
+class NASRegressor(RegressorMixin, BaseNAS):
+    """Search a neural network for a regression task, then train it on all the data.
+
+    Single and multi-output targets are supported; each target is standardised
+    inside the network. The parameters are those of
+    :class:`~sknas.NASClassifier`; ``scoring`` defaults to R², and the
+    hold-out used to score candidates is a plain random split.
+
+    Parameters
+    ----------
+    search_space : {"auto", "mlp", "nb201"} or SearchSpace, default="auto"
+        Which networks can be built.
+    strategy : str or optuna.samplers.BaseSampler, default="auto"
+        The search strategy.
+    n_trials : int, default=20
+        Candidates to evaluate.
+    timeout : float, optional
+        Seconds after which no new candidate starts.
+    max_epochs : int, default=50
+        Most training epochs per candidate.
+    patience : int, default=10
+        Epochs without improvement before a candidate stops.
+    scoring : str or callable, optional
+        A scikit-learn scorer; R² by default.
+    validation_fraction : float, default=0.2
+        Share of the data held out to score candidates when ``cv`` is None.
+    cv : int, cross-validation generator or iterable, optional
+        Score candidates by cross-validation instead.
+    refit : bool or callable, default=True
+        Refit the best (or the chosen) candidate on all the data.
+    pruner : "auto", optuna.pruners.BasePruner or None, default="auto"
+        Stops candidates with bad learning curves.
+    error_score : "raise" or float, default=nan
+        Score recorded for a failed candidate.
+    device : str, default="auto"
+        Torch device.
+    n_threads : "auto", int or None, default="auto"
+        Torch threads while training and predicting; ``"auto"`` lets the
+        search space decide.
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything random in the search.
+    verbose : int, default=0
+        1 shows a progress bar.
+    storage : str or optuna.storages.BaseStorage, optional
+        Optuna storage to persist the study.
+    study_name : str, optional
+        Name of the study in ``storage``.
+
+    Attributes
+    ----------
+    best_estimator_ : skorch.NeuralNetRegressor
+        The best network refit on all the data.
+    best_params_, best_architecture_, best_score_, best_index_ :
+        The chosen candidate (see :class:`~sknas.NASClassifier`).
+    cv_results_ : dict of ndarray
+        One row per finished trial.
+    study_ : optuna.Study
+        The study.
+    n_trials_, refit_time_, n_features_in_, feature_names_in_ :
+        As in :class:`~sknas.NASClassifier`.
+    n_outputs_ : int
+        Number of targets.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sknas import NASRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = NASRegressor(n_trials=2, max_epochs=5, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    _task = "regression"
+
+    def _default_scoring(self) -> str:
+        return "r2"
+
+    def _validate_targets(self, y: Any) -> tuple[np.ndarray, int]:
+        y = np.asarray(y, dtype=np.float64)
+        self._y_was_1d = y.ndim == 1
+        y2 = y.reshape(len(y), -1).astype(np.float32)
+        if not np.isfinite(y2).all():
+            raise ValueError("Target y contains values too large for float32.")
+        return y2, y2.shape[1]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted targets of the best network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._network_output(X, "predict")
+        return out.ravel() if self._y_was_1d else out
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,81 @@
+"""Wrappers that put input standardisation and target scaling inside the network."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["StandardizedModule", "StandardizedMSELoss"]
+
+
+def _buffer(values: Any, size: int, fill: float) -> torch.Tensor:
+    if values is None:
+        return torch.full((size,), fill, dtype=torch.float32)
+    return torch.as_tensor(np.asarray(values, dtype=np.float32).reshape(size))
+
+
+class StandardizedModule(nn.Module):
+    """``(x - x_mean) / x_scale -> inner -> * y_scale + y_mean``.
+
+    Keeping the statistics as buffers makes the fitted network self-contained:
+    it predicts from raw inputs, and its ``state_dict`` carries the
+    preprocessing.
+
+    Parameters
+    ----------
+    inner : torch.nn.Module
+        The searched network.
+    n_features : int
+        Width of the (flat) input.
+    n_outputs : int
+        Width of the output.
+    x_mean, x_scale : array-like of shape (n_features,), optional
+        Input statistics (defaults 0 and 1).
+    y_mean, y_scale : array-like of shape (n_outputs,), optional
+        Output de-standardisation (defaults 0 and 1: identity).
+    """
+
+    def __init__(
+        self,
+        inner: nn.Module,
+        n_features: int,
+        n_outputs: int,
+        x_mean: Any = None,
+        x_scale: Any = None,
+        y_mean: Any = None,
+        y_scale: Any = None,
+    ) -> None:
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("x_mean", _buffer(x_mean, n_features, 0.0))
+        self.register_buffer("x_scale", _buffer(x_scale, n_features, 1.0))
+        self.register_buffer("y_mean", _buffer(y_mean, n_outputs, 0.0))
+        self.register_buffer("y_scale", _buffer(y_scale, n_outputs, 1.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(self.x_mean.dtype)
+        out = self.inner((x - self.x_mean) / self.x_scale)
+        return out * self.y_scale + self.y_mean
+
+
+class StandardizedMSELoss(nn.Module):
+    """Mean squared error measured in units of each target's standard deviation.
+
+    Parameters
+    ----------
+    scale : array-like of shape (n_outputs,)
+        Standard deviation of each target.
+    """
+
+    def __init__(self, scale: Any = 1.0) -> None:
+        super().__init__()
+        self.register_buffer(
+            "scale", torch.as_tensor(np.asarray(scale, dtype=np.float32)).reshape(-1)
+        )
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        target = target.reshape(prediction.shape)
+        return (((prediction - target) / self.scale) ** 2).mean()

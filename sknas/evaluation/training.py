@@ -1,0 +1,324 @@
+"""Performance estimation by training each candidate with skorch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sknas.spaces.base import Architecture, SearchSpace
+
+__all__ = ["TrainingEvaluator", "EvaluationResult", "DEFAULT_TRAINING", "torch_threads"]
+
+#: Training choices used where the search space does not decide them.
+DEFAULT_TRAINING: dict[str, Any] = {
+    "lr": 1e-3,
+    "weight_decay": 0.0,
+    "batch_size": 128,
+    "optimizer": "adam",
+}
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass
+class EvaluationResult:
+    """Outcome of evaluating one candidate.
+
+    Attributes
+    ----------
+    score : float
+        Mean validation score over the splits (greater is better).
+    split_scores : list of float
+        Validation score of each split.
+    best_epochs : list of int
+        Epoch (1-based) of the best validation score in each split.
+    n_parameters : int
+        Trainable parameters of the network.
+    fit_time : float
+        Seconds spent training.
+    """
+
+    score: float
+    split_scores: list[float] = field(default_factory=list)
+    best_epochs: list[int] = field(default_factory=list)
+    n_parameters: int = 0
+    fit_time: float = 0.0
+
+
+def _optimizer_class(name: str) -> tuple[Any, dict[str, Any]]:
+    import torch
+
+    if name == "adam":
+        return torch.optim.Adam, {}
+    if name == "adamw":
+        return torch.optim.AdamW, {}
+    if name == "sgd":
+        return torch.optim.SGD, {"momentum": 0.9, "nesterov": True}
+    raise ValueError(f"Unknown optimizer {name!r}; expected 'adam', 'adamw' or 'sgd'.")
+
+
+def _moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = values.mean(axis=0)
+    scale = values.std(axis=0)
+    scale[~np.isfinite(scale) | (scale < 1e-12)] = 1.0
+    return mean, scale
+
+
+class TrainingEvaluator:
+    """Train candidates with skorch and score them on held-out data.
+
+    Parameters
+    ----------
+    search_space : SearchSpace
+        Builds each candidate's module and, through ``training_config``, may
+        decide its learning rate, weight decay, batch size and optimiser.
+    task : {"classification", "regression"}
+        Decides the loss (cross-entropy or standardised MSE) and skorch class.
+    n_outputs : int
+        Classes (classification) or targets (regression).
+    scorer : callable
+        ``scorer(net, X, y)``: a scikit-learn scorer, greater is better.
+    splits : sequence of (train_indices, valid_indices)
+        How candidates are scored (one hold-out, or k folds).
+    max_epochs : int
+        Most epochs per candidate.
+    patience : int
+        Epochs without improvement before early stopping.
+    device : str
+        Torch device.
+    n_threads : int, optional
+        Torch intra-op threads while training (restored afterwards); None
+        keeps torch's setting.
+    """
+
+    def __init__(
+        self,
+        search_space: SearchSpace,
+        *,
+        task: str,
+        n_outputs: int,
+        scorer: Callable[..., float],
+        splits: Sequence[Split],
+        max_epochs: int,
+        patience: int,
+        device: str = "cpu",
+        n_threads: int | None = None,
+    ) -> None:
+        self.search_space = search_space
+        self.task = task
+        self.n_outputs = n_outputs
+        self.scorer = scorer
+        self.splits = list(splits)
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.device = device
+        self.n_threads = n_threads
+
+    # -- building ------------------------------------------------------------------
+    def training_config(self, arch: Architecture) -> dict[str, Any]:
+        """The candidate's training choices, defaults filled in."""
+        config = dict(DEFAULT_TRAINING)
+        getter = getattr(self.search_space, "training_config", None)
+        if getter is not None:
+            config.update(getter(arch))
+        return config
+
+    def build_net(
+        self,
+        arch: Architecture,
+        X_train: np.ndarray,
+        y_train: np.ndarray,
+        *,
+        seed: int,
+        max_epochs: int,
+        valid: tuple[np.ndarray, np.ndarray] | None = None,
+        trial: Any = None,
+    ) -> Any:
+        """Build (not fit) the skorch net of ``arch`` for the given training data."""
+        from skorch import NeuralNetClassifier, NeuralNetRegressor
+        from skorch.callbacks import EarlyStopping, EpochScoring
+        from skorch.dataset import Dataset
+        from skorch.helper import predefined_split
+
+        from sknas.evaluation._loader import BatchSlicingLoader, ShuffleRNG
+        from sknas.evaluation._modules import StandardizedModule, StandardizedMSELoss
+        from sknas.evaluation.callbacks import DivergenceGuard, TrialReporter
+
+        config = self.training_config(arch)
+        n_features = X_train.shape[1]
+        x_mean, x_scale = _moments(X_train.astype(np.float64))
+        inner = self.search_space.build_module(arch, n_features, self.n_outputs)
+        kwargs: dict[str, Any] = {}
+        if self.task == "classification":
+            net_class: Any = NeuralNetClassifier
+            module = StandardizedModule(inner, n_features, self.n_outputs, x_mean, x_scale)
+            kwargs["criterion"] = _cross_entropy()
+            kwargs["classes"] = list(range(self.n_outputs))
+        else:
+            net_class = NeuralNetRegressor
+            y_mean, y_scale = _moments(y_train.astype(np.float64))
+            module = StandardizedModule(
+                inner, n_features, self.n_outputs, x_mean, x_scale, y_mean, y_scale
+            )
+            kwargs["criterion"] = StandardizedMSELoss
+            kwargs["criterion__scale"] = y_scale
+        optimizer, optimizer_kwargs = _optimizer_class(config["optimizer"])
+        for name, value in optimizer_kwargs.items():
+            kwargs[f"optimizer__{name}"] = value
+        callbacks: list[Any] = [("divergence", DivergenceGuard())]
+        if valid is not None:
+            X_valid, y_valid = valid
+            kwargs["train_split"] = predefined_split(Dataset(X_valid, y_valid))
+            callbacks += [
+                (
+                    "valid_score",
+                    EpochScoring(self.scorer, lower_is_better=False, name="valid_score"),
+                ),
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_score",
+                        patience=self.patience,
+                        lower_is_better=False,
+                        threshold=1e-4,
+                        load_best=True,
+                    ),
+                ),
+            ]
+            if trial is not None:
+                callbacks.append(("trial_reporter", TrialReporter(trial)))
+        else:
+            kwargs["train_split"] = None
+        batch_size = int(min(config["batch_size"], len(X_train)))
+        return net_class(
+            module=module,
+            optimizer=optimizer,
+            lr=config["lr"],
+            optimizer__weight_decay=config["weight_decay"],
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            iterator_train=BatchSlicingLoader,
+            iterator_train__shuffle=True,
+            iterator_train__rng=ShuffleRNG(seed),
+            iterator_train__drop_last=len(X_train) > batch_size,
+            iterator_valid=BatchSlicingLoader,
+            iterator_valid__batch_size=1024,
+            callbacks=callbacks,
+            device=self.device,
+            verbose=0,
+            **kwargs,
+        )
+
+    # -- running -------------------------------------------------------------------
+    @contextmanager
+    def _seeded(self, seed: int) -> Iterator[None]:
+        """Seed torch for the block (weights, dropout) without touching global RNG state."""
+        import torch
+
+        devices = [torch.device(self.device).index or 0] if "cuda" in str(self.device) else []
+        with torch_threads(self.n_threads), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    def evaluate(
+        self, arch: Architecture, X: np.ndarray, y: np.ndarray, trial: Any = None, *, seed: int
+    ) -> EvaluationResult:
+        """Train ``arch`` on each split's training part and score its validation part.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The candidate.
+        X : ndarray of shape (n_samples, n_features), float32
+            Inputs.
+        y : ndarray
+            Encoded targets (int64 class indices, or float32 of shape (n, n_outputs)).
+        trial : optuna.Trial, optional
+            Receives the first split's validation score after every epoch, so
+            pruners can stop bad learning curves (raises ``optuna.TrialPruned``).
+        seed : int
+            Seed of weight initialisation, dropout and shuffling.
+
+        Returns
+        -------
+        EvaluationResult
+        """
+        start = time.perf_counter()
+        scores: list[float] = []
+        best_epochs: list[int] = []
+        n_parameters = 0
+        for index, (train, valid) in enumerate(self.splits):
+            with self._seeded(seed + index):
+                net = self.build_net(
+                    arch,
+                    X[train],
+                    y[train],
+                    seed=seed + index,
+                    max_epochs=self.max_epochs,
+                    valid=(X[valid], y[valid]),
+                    trial=trial if index == 0 else None,
+                )
+                net.fit(X[train], y[train])
+            history = net.history[:, "valid_score"]
+            best = int(np.nanargmax(history)) if np.isfinite(history).any() else 0
+            scores.append(float(history[best]))
+            best_epochs.append(best + 1)
+            n_parameters = sum(p.numel() for p in net.module_.inner.parameters())
+        return EvaluationResult(
+            score=float(np.mean(scores)),
+            split_scores=scores,
+            best_epochs=best_epochs,
+            n_parameters=int(n_parameters),
+            fit_time=time.perf_counter() - start,
+        )
+
+    def fit_final(
+        self, arch: Architecture, X: np.ndarray, y: np.ndarray, *, n_epochs: int, seed: int
+    ) -> Any:
+        """Train ``arch`` on all of ``X`` for ``n_epochs`` epochs and return the skorch net.
+
+        On the CPU the returned network computes in double precision, so that
+        each prediction depends only on its own row.
+        """
+        with self._seeded(seed):
+            net = self.build_net(arch, X, y, seed=seed, max_epochs=max(1, int(n_epochs)))
+            net.fit(X, y)
+        if str(self.device) == "cpu":
+            # Predict in double precision: float32 matrix products round differently
+            # with the batch's size and layout, so a row's prediction could depend on
+            # which other rows are predicted with it.
+            net.module_.double()
+        return net
+
+
+@contextmanager
+def torch_threads(n_threads: int | None) -> Iterator[None]:
+    """Run the block with ``n_threads`` torch intra-op threads, then restore the setting.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Threads to use; None leaves torch's setting alone.
+    """
+    import torch
+
+    if n_threads is None:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _cross_entropy() -> Any:
+    import torch
+
+    return torch.nn.CrossEntropyLoss

@@ -1,0 +1,417 @@
+"""Shared machinery of the sknas search strategies.
+
+Every strategy is an Optuna sampler that proposes a whole parameter set at once
+(``sample_relative``). :class:`NASSamplerBase` does the bookkeeping they share:
+
+* the relative search space: the given :class:`~sknas.spaces.SearchSpace`'s
+  distributions, or the intersection of the study's finished trials;
+* a :class:`Domain` that samples, mutates, encodes and keys parameter sets,
+  either through the search space or generically through
+  :mod:`sknas.spaces.encoding`;
+* the history (finished and running trials, read from the study on every
+  call, so nothing depends on the process that made them);
+* a seed per trial, so the same seed and the same history give the same
+  proposal, in any process and on resume;
+* ``n_startup_trials`` random proposals from an independent
+  :class:`optuna.samplers.RandomSampler`, which also samples every parameter
+  outside the relative search space.
+
+Duplicate policy: strategies avoid proposing a parameter set whose key (the
+architecture's :meth:`~sknas.spaces.Architecture.key` when a space is given,
+else the parameter values) belongs to a finished or running trial; when every
+candidate they consider is already known they propose one anyway, and the
+search loop answers an exact duplicate from the finished trial.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.samplers import BaseSampler, RandomSampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.trial import FrozenTrial, TrialState
+
+from sknas.spaces.encoding import encode_params, mutate_params, sample_params
+
+if TYPE_CHECKING:  # pragma: no cover
+    from optuna.study import Study
+
+    from sknas.spaces.base import SearchSpace
+
+__all__ = ["Domain", "History", "NASSamplerBase"]
+
+_SUPPORTED = (CategoricalDistribution, IntDistribution, FloatDistribution)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}.")
+    return int(value)
+
+
+def _check_float(name: str, value: Any, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise ValueError(f"{name} must be a number >= {minimum}; got {value!r}.")
+    return float(value)
+
+
+def _check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}.")
+    return str(value)
+
+
+def _contains(dist: BaseDistribution, value: Any) -> bool:
+    try:
+        return bool(dist._contains(dist.to_internal_repr(value)))
+    except (ValueError, TypeError):
+        return False
+
+
+class Domain:
+    """Sampling, mutation, encoding and identity of parameter sets.
+
+    Parameters
+    ----------
+    distributions : mapping of str to BaseDistribution
+        The (relative) search space.
+    space : SearchSpace, optional
+        When given, its ``sample``, ``mutate``, ``encode``, ``decode`` and
+        ``to_params`` are used; otherwise the generic helpers of
+        :mod:`sknas.spaces.encoding`.
+    encoding : str, default="onehot"
+        Encoding passed to ``space.encode`` (ignored without a space).
+    """
+
+    def __init__(
+        self,
+        distributions: Mapping[str, BaseDistribution],
+        space: SearchSpace | None = None,
+        encoding: str = "onehot",
+    ) -> None:
+        self.distributions = dict(distributions)
+        self.names = list(self.distributions)
+        self.space = space
+        self.encoding = encoding
+
+    def valid(self, params: Mapping[str, Any]) -> bool:
+        """Whether ``params`` sets every parameter inside its distribution."""
+        return all(
+            name in params and _contains(dist, params[name])
+            for name, dist in self.distributions.items()
+        )
+
+    def restrict(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters of this domain, in its order."""
+        return {name: params[name] for name in self.names}
+
+    def key(self, params: Mapping[str, Any]) -> Hashable:
+        """Identity of a parameter set (the architecture's key with a space)."""
+        if self.space is not None:
+            try:
+                return self.space.decode(params).key()
+            except Exception:  # an undecodable set is keyed by its values
+                pass
+        return tuple(repr(params[name]) for name in self.names)
+
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+        """A random parameter set."""
+        if self.space is not None:
+            return self.restrict(self.space.to_params(self.space.sample(rng)))
+        return sample_params(self.distributions, rng)
+
+    def mutate(
+        self, params: Mapping[str, Any], rng: np.random.Generator, n_changes: int = 1
+    ) -> dict[str, Any]:
+        """A random neighbour of ``params`` (``n_changes`` successive mutations)."""
+        child = dict(params)
+        for _ in range(n_changes):
+            if self.space is not None:
+                arch = self.space.decode(child)
+                child = self.restrict(self.space.to_params(self.space.mutate(arch, rng)))
+            else:
+                child = mutate_params(self.distributions, child, rng)
+        return child
+
+    def encode(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Float vector of ``params`` for a performance predictor."""
+        if self.space is not None:
+            return np.asarray(
+                self.space.encode(self.space.decode(params), self.encoding), dtype=float
+            )
+        return encode_params(self.distributions, params)
+
+    def encode_many(self, params_list: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Stack the encodings of several parameter sets into a 2-d array."""
+        return np.stack([self.encode(p) for p in params_list]) if params_list else np.zeros(
+            (0, 0)
+        )
+
+
+@dataclass
+class History:
+    """What a strategy may know about a study, for one proposal.
+
+    Attributes
+    ----------
+    params : list of dict
+        Parameters of the finished trials with a finite value, in trial-number order.
+    scores : numpy.ndarray
+        Their values, negated for minimisation, so larger is always better.
+    numbers : list of int
+        Their trial numbers.
+    pending : list of dict
+        Parameters of the other running trials that already have them all.
+    seen : set
+        Keys of every finished (any state with full parameters) or running trial.
+    """
+
+    params: list[dict[str, Any]]
+    scores: np.ndarray
+    numbers: list[int]
+    pending: list[dict[str, Any]]
+    seen: set[Hashable]
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+
+class NASSamplerBase(BaseSampler):
+    """Base class of the sknas strategies (single-objective, relative samplers).
+
+    Subclasses implement :meth:`_propose`.
+
+    Parameters
+    ----------
+    seed : int, optional
+        Seed of every random choice.
+    n_startup_trials : int
+        Finished trials proposed by the random fallback before the strategy starts.
+    search_space : SearchSpace, optional
+        Architecture-aware sampling, mutation and encodings.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int | None,
+        n_startup_trials: int,
+        search_space: SearchSpace | None,
+    ) -> None:
+        self._seed = seed
+        self._n_startup_trials = _check_int("n_startup_trials", n_startup_trials, 0)
+        self._search_space = search_space
+        self._base_seed = (
+            int(np.random.SeedSequence(seed).generate_state(1)[0])
+            if seed is not None
+            else int(np.random.SeedSequence().generate_state(1)[0])
+        )
+        self._random_sampler = RandomSampler(seed=seed)
+        self._intersection = IntersectionSearchSpace(include_pruned=True)
+
+    # ------------------------------------------------------------------ Optuna API
+    def reseed_rng(self) -> None:
+        """Draw fresh seeds (Optuna calls this for parallel workers)."""
+        self._base_seed = int(np.random.SeedSequence().generate_state(1)[0])
+        self._random_sampler.reseed_rng()
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        """The space's distributions, or the intersection of the study's trials."""
+        if self._search_space is not None:
+            return dict(self._search_space.distributions())
+        space = self._intersection.calculate(study)
+        return {
+            name: dist
+            for name, dist in space.items()
+            if isinstance(dist, _SUPPORTED) and not dist.single()
+        }
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Propose a value for every parameter of ``search_space``."""
+        self._check_single_objective(study)
+        if not search_space:
+            return {}
+        domain = self._domain(search_space)
+        history = self._history(study, trial, domain)
+        if len(history) < max(self._n_startup_trials, 1):
+            return {
+                name: self._random_sampler.sample_independent(study, trial, name, dist)
+                for name, dist in search_space.items()
+            }
+        rng = self._trial_rng(trial)
+        params = self._propose(study, trial, domain, history, rng)
+        return {name: _native(search_space[name], params[name]) for name in search_space}
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        """Sample a parameter outside the relative search space at random."""
+        self._check_single_objective(study)
+        return self._random_sampler.sample_independent(
+            study, trial, param_name, param_distribution
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _propose(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        domain: Domain,
+        history: History,
+        rng: np.random.Generator,
+    ) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _encoding(self) -> str:
+        return "onehot"
+
+    def _domain(self, search_space: Mapping[str, BaseDistribution]) -> Domain:
+        space = self._search_space
+        if space is not None and dict(space.distributions()) != dict(search_space):
+            space = None
+        return Domain(search_space, space, self._encoding() if space is not None else "onehot")
+
+    def _trial_seed(self, trial: FrozenTrial, salt: int = 0) -> int:
+        seq = np.random.SeedSequence([self._base_seed, trial.number, salt])
+        return int(seq.generate_state(1)[0])
+
+    def _trial_rng(self, trial: FrozenTrial) -> np.random.Generator:
+        return np.random.default_rng([self._base_seed, trial.number])
+
+    @staticmethod
+    def _check_single_objective(study: Study) -> None:
+        if study._is_multi_objective():
+            raise ValueError(
+                "sknas search strategies are single-objective; this study has "
+                f"{len(study.directions)} objectives. Use optuna.samplers.NSGAIISampler "
+                "or TPESampler for multi-objective search."
+            )
+
+    @staticmethod
+    def _history(study: Study, trial: FrozenTrial, domain: Domain) -> History:
+        sign = 1.0 if study.direction == optuna.study.StudyDirection.MAXIMIZE else -1.0
+        params: list[dict[str, Any]] = []
+        scores: list[float] = []
+        numbers: list[int] = []
+        pending: list[dict[str, Any]] = []
+        seen: set[Hashable] = set()
+        for other in study._get_trials(deepcopy=False, use_cache=True):
+            if other.number == trial.number or not domain.valid(other.params):
+                continue
+            values = domain.restrict(other.params)
+            if other.state == TrialState.RUNNING:
+                pending.append(values)
+                seen.add(domain.key(values))
+                continue
+            if other.state == TrialState.WAITING:
+                continue
+            seen.add(domain.key(values))
+            if other.state != TrialState.COMPLETE or other.value is None:
+                continue
+            if not math.isfinite(other.value):
+                continue
+            params.append(values)
+            scores.append(sign * float(other.value))
+            numbers.append(other.number)
+        return History(params, np.asarray(scores, dtype=float), numbers, pending, seen)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+def _native(dist: BaseDistribution, value: Any) -> Any:
+    """Plain Python value (no numpy scalars) of ``value`` inside ``dist``."""
+    if isinstance(dist, IntDistribution):
+        return int(value)
+    if isinstance(dist, FloatDistribution):
+        return float(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def unseen(
+    domain: Domain,
+    candidates: Sequence[Mapping[str, Any]],
+    seen: set[Hashable],
+) -> list[dict[str, Any]]:
+    """Candidates whose keys are new, each key once, in their order."""
+    keep: list[dict[str, Any]] = []
+    keys = set(seen)
+    for candidate in candidates:
+        key = domain.key(candidate)
+        if key not in keys:
+            keys.add(key)
+            keep.append(dict(candidate))
+    return keep
+
+
+def candidate_pool(
+    domain: Domain,
+    history: History,
+    rng: np.random.Generator,
+    *,
+    n_mutations: int,
+    n_parents: int,
+    n_random: int,
+) -> list[dict[str, Any]]:
+    """Unseen candidates: mutations of the best architectures plus random ones.
+
+    Parameters
+    ----------
+    domain : Domain
+        Samples and mutates.
+    history : History
+        The finished trials (the ``n_parents`` best are mutated).
+    rng : numpy.random.Generator
+        Source of randomness.
+    n_mutations : int
+        Mutations drawn in total, spread over the parents (more for the better).
+    n_parents : int
+        Number of best architectures to mutate.
+    n_random : int
+        Random architectures added.
+
+    Returns
+    -------
+    list of dict
+        Distinct candidates not yet evaluated or running; a random one when
+        everything drawn was known.
+    """
+    order = np.argsort(-history.scores, kind="stable")[:n_parents]
+    drawn: list[dict[str, Any]] = []
+    if len(order):
+        per_parent = max(1, n_mutations // len(order))
+        for parent in order:
+            base = history.params[int(parent)]
+            for i in range(per_parent):
+                drawn.append(domain.mutate(base, rng, n_changes=1 + (i % 3 == 2)))
+    drawn.extend(domain.sample(rng) for _ in range(n_random))
+    pool = unseen(domain, drawn, history.seen)
+    for _ in range(20):
+        if pool:
+            break
+        pool = unseen(domain, [domain.sample(rng)], history.seen)
+    return pool or drawn[:1] or [domain.sample(rng)]
