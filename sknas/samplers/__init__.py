@@ -4,12 +4,18 @@ Importing this package does not import torch or botorch; the model-based
 strategies import them when they first propose.
 """
 
-from sknas.samplers._registry import STRATEGIES, make_sampler, register_strategy
+from sknas.samplers._registry import (
+    STRATEGIES,
+    STRATEGY_NAMES,
+    make_sampler,
+    register_strategy,
+)
 from sknas.samplers.evolution import RegularizedEvolutionSampler
 from sknas.samplers.reinforce import ReinforceSampler
 
 __all__ = [
     "STRATEGIES",
+    "STRATEGY_NAMES",
     "make_sampler",
     "register_strategy",
     "RegularizedEvolutionSampler",
