@@ -175,3 +175,64 @@ def test_tpe_beats_random_search(nb201_benchmark):
 @pytest.mark.skipif("evolution" not in STRATEGIES, reason="strategy 'evolution' not registered")
 def test_evolution_beats_random_search(nb201_benchmark):
     _beats_random(nb201_benchmark, "evolution", n_trials=150, n_seeds=20)
+
+
+# -- the command line --------------------------------------------------------------
+def test_command_line_prints_table_and_writes_json(nb201_csv, tmp_path, capsys):
+    import json
+
+    from sknas.benchmarks._cli import main
+
+    out = tmp_path / "summary.json"
+    status = main([
+        "nb201", "--data", str(nb201_csv), "--strategies", "random:2", "tpe",
+        "--seeds", "3", "--trials", "12", "--queries", "6", "12", "--json", str(out),
+    ])
+    assert status == 0
+    text = capsys.readouterr().out
+    assert "@6" in text and "@12" in text and "optimum 94.37" in text
+    summary = json.loads(out.read_text())
+    assert summary["optimum_test"] == pytest.approx(94.3733, abs=1e-4)
+    assert summary["strategies"]["random"]["n_seeds"] == 2
+    assert summary["strategies"]["tpe"]["n_seeds"] == 3
+    assert len(summary["strategies"]["tpe"]["mean"]) == 2
+
+
+def test_command_line_plot_or_message(nb201_csv, tmp_path, capsys):
+    from sknas.benchmarks._cli import main
+
+    png = tmp_path / "regret.png"
+    main(["nb201", "--data", str(nb201_csv), "--strategies", "random", "--seeds", "2",
+          "--trials", "5", "--plot", str(png)])
+    text = capsys.readouterr().out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in text
+    else:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--strategies", "no-such-strategy"], "unknown strategies"),
+        (["--strategies", "random:x"], "NAME:N_SEEDS"),
+        (["--trials", "0"], "must be >= 1"),
+        (["--strategies", "random", "random:3"], "listed twice"),
+    ],
+)
+def test_command_line_errors(nb201_csv, capsys, argv, message):
+    from sknas.benchmarks._cli import main
+
+    with pytest.raises(SystemExit):
+        main(["nb201", "--data", str(nb201_csv), *argv])
+    assert message in capsys.readouterr().err
+
+
+def test_command_line_missing_data(tmp_path, capsys):
+    from sknas.benchmarks._cli import main
+
+    with pytest.raises(SystemExit):
+        main(["nb201", "--data", str(tmp_path / "absent.csv")])
+    assert "absent.csv" in capsys.readouterr().err
