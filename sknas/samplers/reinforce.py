@@ -138,7 +138,7 @@ class _Controller:
             h = torch.zeros(self.hidden, dtype=torch.float64)
             c = torch.zeros(self.hidden, dtype=torch.float64)
             x = p["embed"][-1]
-        for k, size in enumerate(self.sizes):
+        for k in range(len(self.sizes)):
             lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
             if self.kind == "lstm":
                 gates = p["w_ih"] @ x + p["w_hh"] @ h + p["bias"]

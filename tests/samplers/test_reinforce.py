@@ -1,0 +1,44 @@
+"""REINFORCE: the controller cache equals a replay of the finished trials."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pytest
+
+from sknas._search import run_search
+from sknas.samplers import ReinforceSampler
+from tests.samplers.conftest import ToySpace, toy_value
+
+
+@pytest.mark.parametrize("controller", ["lstm", "independent"])
+def test_replay_rebuilds_the_same_controller(controller: str) -> None:
+    space = ToySpace()
+    sampler = ReinforceSampler(controller=controller, hidden_size=8, seed=0, search_space=space)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    run_search(study, space, lambda t, a: toy_value(a.params), n_trials=15)
+    fresh = ReinforceSampler(controller=controller, hidden_size=8, seed=0, search_space=space)
+    trial = study._storage.get_trial(study._storage.create_new_trial(study._study_id))
+    distributions = space.distributions()
+    assert fresh.sample_relative(study, trial, distributions) == sampler.sample_relative(
+        study, trial, distributions
+    )
+    assert sampler._state is not None and fresh._state is not None
+    for name, array in sampler._state.controller.arrays.items():
+        np.testing.assert_array_equal(array, fresh._state.controller.arrays[name])
+    assert sampler._state.next_number == 15
+
+
+def test_policy_concentrates_on_good_choices() -> None:
+    sampler = ReinforceSampler(controller="independent", learning_rate=0.1, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(lambda t: float(t.suggest_categorical("x", [0, 1, 2, 3, 4])), n_trials=40)
+    last = [t.params["x"] for t in study.trials[-15:]]
+    assert np.mean(last) > 2.5
+
+
+def test_invalid_arguments() -> None:
+    with pytest.raises(ValueError, match="controller"):
+        ReinforceSampler(controller="gru")
+    with pytest.raises(ValueError, match="baseline_decay"):
+        ReinforceSampler(baseline_decay=1.0)
