@@ -154,9 +154,7 @@ class Domain:
 
     def encode_many(self, params_list: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Stack the encodings of several parameter sets into a 2-d array."""
-        return np.stack([self.encode(p) for p in params_list]) if params_list else np.zeros(
-            (0, 0)
-        )
+        return np.stack([self.encode(p) for p in params_list]) if params_list else np.zeros((0, 0))
 
 
 @dataclass
@@ -266,9 +264,7 @@ class NASSamplerBase(BaseSampler):
     ) -> Any:
         """Sample a parameter outside the relative search space at random."""
         self._check_single_objective(study)
-        return self._random_sampler.sample_independent(
-            study, trial, param_name, param_distribution
-        )
+        return self._random_sampler.sample_independent(study, trial, param_name, param_distribution)
 
     # ------------------------------------------------------------------ helpers
     def _propose(

@@ -70,8 +70,7 @@ class RegularizedEvolutionSampler(NASSamplerBase):
         self._sample_size = _check_int("sample_size", sample_size, 1)
         if self._sample_size > self._population_size:
             raise ValueError(
-                f"sample_size ({sample_size}) must not exceed population_size "
-                f"({population_size})."
+                f"sample_size ({sample_size}) must not exceed population_size ({population_size})."
             )
         self._max_retries = _check_int("max_retries", max_retries, 0)
         super().__init__(

@@ -29,7 +29,10 @@ def _objective(trial: optuna.Trial, arch: Any) -> float:
 
 def _search(sampler: Any, n_trials: int, storage: Any = None, name: str | None = None) -> Any:
     study = optuna.create_study(
-        direction="maximize", sampler=sampler, storage=storage, study_name=name,
+        direction="maximize",
+        sampler=sampler,
+        storage=storage,
+        study_name=name,
         load_if_exists=True,
     )
     run_search(study, ToySpace(), _objective, n_trials=n_trials)
@@ -93,7 +96,9 @@ def test_duplicates_avoided(sampler_class: Factory, with_space: bool) -> None:
 
 def test_minimize_direction(sampler_class: Factory) -> None:
     space = ToySpace()
-    study = optuna.create_study(direction="minimize", sampler=sampler_class(seed=0, search_space=space))
+    study = optuna.create_study(
+        direction="minimize", sampler=sampler_class(seed=0, search_space=space)
+    )
     run_search(study, space, lambda t, a: -toy_value(a.params), n_trials=25)
     best = max(toy_value(t.params) for t in study.trials)
     random_study = optuna.create_study(
@@ -126,7 +131,9 @@ def test_multi_objective_is_refused(sampler_class: Factory) -> None:
 
 def test_failed_and_nan_trials_are_ignored(sampler_class: Factory) -> None:
     space = ToySpace()
-    study = optuna.create_study(direction="maximize", sampler=sampler_class(seed=0, search_space=space))
+    study = optuna.create_study(
+        direction="maximize", sampler=sampler_class(seed=0, search_space=space)
+    )
     count = {"n": 0}
 
     def objective(trial: optuna.Trial, arch: Any) -> float:
