@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import warnings
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import Any
 
@@ -65,6 +67,18 @@ def resolve_device(device: str) -> str:
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available.")
     return device
+
+
+@contextmanager
+def optuna_log_level(verbose: int) -> Iterator[None]:
+    """Quieten Optuna's per-trial log lines unless ``verbose >= 2``, then restore them."""
+    previous = optuna.logging.get_verbosity()
+    if verbose < 2:
+        optuna.logging.set_verbosity(max(previous, optuna.logging.WARNING))
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)
 
 
 class BaseNAS(BaseEstimator):
@@ -266,7 +280,8 @@ class BaseNAS(BaseEstimator):
             n_threads=self._resolve_threads(space),
         )
         sampler = make_sampler(self.strategy, seed=sampler_seed, search_space=space)
-        study = self._create_study(sampler)
+        with optuna_log_level(self.verbose):
+            study = self._create_study(sampler)
 
         def objective(trial: optuna.Trial, arch: Architecture) -> float:
             seed = _trial_seed(train_seed, trial.number)
@@ -282,15 +297,16 @@ class BaseNAS(BaseEstimator):
 
         n_done = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
         progress = ProgressBar(self.n_trials, n_done) if self.verbose else None
-        outcome = run_search(
-            study,
-            space,
-            objective,
-            n_trials=max(0, self.n_trials - n_done),
-            timeout=self.timeout,
-            catch=not (isinstance(self.error_score, str) and self.error_score == "raise"),
-            callbacks=[progress] if progress is not None else [],
-        )
+        with optuna_log_level(self.verbose):
+            outcome = run_search(
+                study,
+                space,
+                objective,
+                n_trials=max(0, self.n_trials - n_done),
+                timeout=self.timeout,
+                catch=not (isinstance(self.error_score, str) and self.error_score == "raise"),
+                callbacks=[progress] if progress is not None else [],
+            )
         if progress is not None:
             progress.close()
 
@@ -346,7 +362,7 @@ class BaseNAS(BaseEstimator):
         if callable(self.refit):
             index = self.refit(self.cv_results_)
             if not isinstance(index, (Integral, np.integer)) or not (
-                0 <= index < len(self.cv_results_["params"])
+                0 <= int(index) < len(self.cv_results_["params"])
             ):
                 raise IndexError(
                     "The callable given as refit must return an index into cv_results_; "

@@ -65,7 +65,8 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     random_state : int, RandomState instance or None, default=None
         Seeds the sampler, the validation split and every candidate's training.
     verbose : int, default=0
-        0 is silent; 1 shows a progress bar with the best score so far.
+        0 is silent; 1 shows a progress bar with the best score so far; 2 also
+        keeps Optuna's log line for every trial.
     storage : str or optuna.storages.BaseStorage, optional
         Optuna storage (e.g. ``"sqlite:///search.db"``) to persist the study.
     study_name : str, optional

@@ -50,6 +50,10 @@ class StandardizedModule(nn.Module):
     ) -> None:
         super().__init__()
         self.inner = inner
+        self.x_mean: torch.Tensor
+        self.x_scale: torch.Tensor
+        self.y_mean: torch.Tensor
+        self.y_scale: torch.Tensor
         self.register_buffer("x_mean", _buffer(x_mean, n_features, 0.0))
         self.register_buffer("x_scale", _buffer(x_scale, n_features, 1.0))
         self.register_buffer("y_mean", _buffer(y_mean, n_outputs, 0.0))
@@ -72,6 +76,7 @@ class StandardizedMSELoss(nn.Module):
 
     def __init__(self, scale: Any = 1.0) -> None:
         super().__init__()
+        self.scale: torch.Tensor
         self.register_buffer(
             "scale", torch.as_tensor(np.asarray(scale, dtype=np.float32)).reshape(-1)
         )

@@ -64,9 +64,8 @@ def _from_unit(u: float, low: float, high: float, log: bool) -> float:
 
 def _snap(dist: IntDistribution | FloatDistribution, value: float) -> int | float:
     if isinstance(dist, IntDistribution):
-        step = dist.step
-        snapped = dist.low + round((value - dist.low) / step) * step
-        return int(min(max(snapped, dist.low), dist.high))
+        n_steps = round((value - dist.low) / dist.step)
+        return int(min(max(dist.low + n_steps * dist.step, dist.low), dist.high))
     if dist.step is not None:
         snapped = dist.low + round((value - dist.low) / dist.step) * dist.step
         return float(min(max(snapped, dist.low), dist.high))
