@@ -48,7 +48,7 @@ class Architecture:
     """
 
     space: str
-    items: tuple[tuple[str, Any], ...]
+    items: tuple[tuple[str, Any], ...] = field(compare=False)
     canonical: str
     description: str = field(default="", compare=False)
 

@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
@@ -61,8 +62,6 @@ def test_fitted_attributes(fitted_classifier):
     assert clf.refit_time_ > 0
     assert clf.n_features_in_ == 4
     assert (results["n_parameters"][results["state"] == "COMPLETE"] > 0).all()
-    import pandas as pd
-
     frame = pd.DataFrame(results)
     assert len(frame) == n
 
@@ -104,7 +103,9 @@ def test_same_random_state_same_results(iris):
     X_train, X_test, y_train, _ = iris
     a = NASClassifier(**FAST).fit(X_train, y_train)
     b = NASClassifier(**FAST).fit(X_train, y_train)
-    np.testing.assert_array_equal(a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"])
+    np.testing.assert_array_equal(
+        a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"]
+    )
     assert a.cv_results_["params"] == b.cv_results_["params"]
     np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
 
@@ -113,24 +114,25 @@ def test_global_rng_state_untouched(iris):
     import torch
 
     X_train, _, y_train, _ = iris
-    np_state = np.random.get_state()[1].copy()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002 - the legacy global state
     torch_state = torch.get_rng_state().clone()
     NASClassifier(**{**FAST, "n_trials": 2}).fit(X_train, y_train)
-    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
     assert torch.equal(torch.get_rng_state(), torch_state)
 
 
 def test_clone_and_pickle(fitted_classifier, iris):
     _, X_test, _, _ = iris
     restored = pickle.loads(pickle.dumps(fitted_classifier))
-    np.testing.assert_array_equal(restored.predict_proba(X_test), fitted_classifier.predict_proba(X_test))
+    np.testing.assert_array_equal(
+        restored.predict_proba(X_test), fitted_classifier.predict_proba(X_test)
+    )
     fresh = clone(fitted_classifier)
     assert fresh.get_params() == fitted_classifier.get_params()
     assert not hasattr(fresh, "best_estimator_")
 
 
 def test_pipeline_with_column_transformer():
-    pd = pytest.importorskip("pandas")
     X, y = load_iris(return_X_y=True, as_frame=True)
     X = X.assign(colour=np.where(y.to_numpy() == 0, "red", "blue"))
     from sklearn.preprocessing import OneHotEncoder
@@ -145,7 +147,6 @@ def test_pipeline_with_column_transformer():
 
 
 def test_feature_names_in(iris):
-    pd = pytest.importorskip("pandas")
     X, y = load_iris(return_X_y=True, as_frame=True)
     clf = NASClassifier(**{**FAST, "n_trials": 1}).fit(X, y)
     assert list(clf.feature_names_in_) == list(X.columns)

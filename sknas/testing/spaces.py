@@ -1,0 +1,111 @@
+"""A pytest conformance suite every :class:`~sknas.spaces.SearchSpace` should pass.
+
+Subclass :class:`SearchSpaceConformance` in a test module and provide a
+``space`` fixture (and, if the default is wrong for the space, ``module_io``)::
+
+    class TestMySpace(SearchSpaceConformance):
+        @pytest.fixture
+        def space(self):
+            return MySpace()
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from sknas.spaces.base import Architecture, SearchSpace
+
+__all__ = ["SearchSpaceConformance"]
+
+
+class SearchSpaceConformance:
+    """Behaviour shared by all search spaces."""
+
+    n_samples = 20
+
+    @pytest.fixture
+    def space(self) -> SearchSpace:  # pragma: no cover - provided by subclasses
+        raise NotImplementedError("define a `space` fixture")
+
+    @pytest.fixture
+    def module_io(self) -> tuple[int, int]:
+        """``(n_features_in, n_outputs)`` used to build modules."""
+        return 7, 3
+
+    @pytest.fixture
+    def archs(self, space: SearchSpace) -> list[Architecture]:
+        rng = np.random.default_rng(0)
+        return [space.sample(rng) for _ in range(self.n_samples)]
+
+    def test_distributions_are_flat_and_stable(self, space):
+        first, second = space.distributions(), space.distributions()
+        assert first and list(first) == list(second)
+        assert first == second
+
+    def test_decode_round_trip(self, space, archs):
+        for arch in archs:
+            assert isinstance(arch, Architecture)
+            assert arch.space == space.name
+            params = space.to_params(arch)
+            assert set(params) == set(space.distributions())
+            again = space.decode(params)
+            assert again == arch and again.key() == arch.key() and hash(again) == hash(arch)
+
+    def test_sampled_params_lie_in_distributions(self, space, archs):
+        dists = space.distributions()
+        for arch in archs:
+            for name, value in space.to_params(arch).items():
+                assert dists[name]._contains(dists[name].to_internal_repr(value)), name
+
+    def test_sampling_is_seeded(self, space):
+        a = [space.sample(np.random.default_rng(5)).key() for _ in range(3)]
+        b = [space.sample(np.random.default_rng(5)).key() for _ in range(3)]
+        assert a == b
+
+    def test_mutation_changes_the_architecture(self, space, archs):
+        rng = np.random.default_rng(1)
+        for arch in archs:
+            child = space.mutate(arch, rng)
+            assert child.key() != arch.key()
+            space.decode(space.to_params(child))
+
+    def test_neighbours_are_distinct_and_differ(self, space, archs):
+        for arch in archs[:5]:
+            keys = [n.key() for n in space.neighbours(arch)]
+            assert arch.key() not in keys
+            assert len(keys) == len(set(keys))
+
+    def test_encodings_have_fixed_length(self, space, archs):
+        for kind in space.encodings:
+            lengths = {space.encode(arch, kind).shape for arch in archs}
+            assert len(lengths) == 1, kind
+            assert np.isfinite(np.stack([space.encode(a, kind) for a in archs])).all()
+        with pytest.raises(ValueError):
+            space.encode(archs[0], "no-such-encoding")
+
+    def test_bad_params_are_refused(self, space, archs):
+        params = space.to_params(archs[0])
+        name = next(iter(params))
+        with pytest.raises(ValueError, match=name):
+            space.decode({k: v for k, v in params.items() if k != name})
+
+    def test_build_module_forward(self, space, archs, module_io):
+        torch = pytest.importorskip("torch")
+        n_in, n_out = module_io
+        for arch in archs[:3]:
+            module = space.build_module(arch, n_in, n_out)
+            assert isinstance(module, torch.nn.Module)
+            module.eval()
+            with torch.no_grad():
+                out = module(torch.randn(4, n_in, generator=torch.Generator().manual_seed(0)))
+            assert out.shape == (4, n_out)
+
+    def test_clone_and_pickle(self, space, archs):
+        assert clone(space).get_params() == space.get_params()
+        restored = pickle.loads(pickle.dumps(space))
+        assert restored.decode(space.to_params(archs[0])) == archs[0]
+        assert pickle.loads(pickle.dumps(archs[0])) == archs[0]
