@@ -36,6 +36,13 @@ class SearchFailedError(RuntimeError):
     """No candidate of the search could be trained; the message lists why."""
 
 
+def _as_finite_float32(X: np.ndarray) -> np.ndarray:
+    X32 = np.asarray(X, dtype=np.float32)
+    if not np.isfinite(X32).all():
+        raise ValueError("Input X contains values too large for float32 (they become infinity).")
+    return X32
+
+
 def _trial_seed(base_seed: int, trial_number: int) -> int:
     """Seed of one trial's training, the same in every process."""
     return int(np.random.SeedSequence([base_seed, trial_number]).generate_state(1)[0] >> 1)
@@ -222,13 +229,25 @@ class BaseNAS(BaseEstimator):
 
     # -- fit -------------------------------------------------------------------------
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
+        """Check ``X`` at predict time and return it as float32."""
         X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
-        X32 = np.asarray(X, dtype=np.float32)
-        if not np.isfinite(X32).all():
-            raise ValueError(
-                "Input X contains values too large for float32 (they become infinity)."
-            )
-        return X32
+        return _as_finite_float32(X)
+
+    def _validate_fit_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
+        """Check the training data; return float32 ``X``, encoded ``y`` and ``n_outputs``."""
+        X_checked, y_raw = validate_data(
+            self,
+            X,
+            y,
+            reset=True,
+            dtype=[np.float32, np.float64],
+            ensure_min_samples=2,
+            multi_output=self._task == "regression",
+            y_numeric=self._task == "regression",
+        )
+        X32 = _as_finite_float32(X_checked)
+        y_encoded, n_outputs = self._validate_targets(y_raw)
+        return X32, y_encoded, n_outputs
 
     def fit(self, X: Any, y: Any) -> BaseNAS:
         """Search architectures on ``(X, y)`` and refit the best on all of it.
@@ -246,22 +265,7 @@ class BaseNAS(BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
-        X_checked, y_raw = validate_data(
-            self,
-            X,
-            y,
-            reset=True,
-            dtype=[np.float32, np.float64],
-            ensure_min_samples=2,
-            multi_output=self._task == "regression",
-            y_numeric=self._task == "regression",
-        )
-        X32 = np.asarray(X_checked, dtype=np.float32)
-        if not np.isfinite(X32).all():
-            raise ValueError(
-                "Input X contains values too large for float32 (they become infinity)."
-            )
-        y_encoded, n_outputs = self._validate_targets(y_raw)
+        X32, y_encoded, n_outputs = self._validate_fit_data(X, y)
 
         space = self._resolve_search_space()
         device = resolve_device(self.device)
