@@ -140,13 +140,13 @@ class TrainingEvaluator:
         trial: Any = None,
     ) -> Any:
         """Build (not fit) the skorch net of ``arch`` for the given training data."""
-        from skorch import NeuralNetClassifier, NeuralNetRegressor
         from skorch.callbacks import EarlyStopping, EpochScoring
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split
 
         from sknas.evaluation._loader import BatchSlicingLoader, ShuffleRNG
         from sknas.evaluation._modules import StandardizedModule, StandardizedMSELoss
+        from sknas.evaluation._nets import SkorchClassifier, SkorchRegressor
         from sknas.evaluation.callbacks import DivergenceGuard, TrialReporter
 
         config = self.training_config(arch)
@@ -155,12 +155,12 @@ class TrainingEvaluator:
         inner = self.search_space.build_module(arch, n_features, self.n_outputs)
         kwargs: dict[str, Any] = {}
         if self.task == "classification":
-            net_class: Any = NeuralNetClassifier
+            net_class: Any = SkorchClassifier
             module = StandardizedModule(inner, n_features, self.n_outputs, x_mean, x_scale)
             kwargs["criterion"] = _cross_entropy()
             kwargs["classes"] = list(range(self.n_outputs))
         else:
-            net_class = NeuralNetRegressor
+            net_class = SkorchRegressor
             y_mean, y_scale = _moments(y_train.astype(np.float64))
             module = StandardizedModule(
                 inner, n_features, self.n_outputs, x_mean, x_scale, y_mean, y_scale

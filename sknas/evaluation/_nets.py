@@ -1,0 +1,40 @@
+"""skorch nets that skip redundant train/eval mode switches.
+
+skorch calls ``module.train(True)`` on every module and criterion before
+*every* training batch. ``nn.Module.train`` walks all submodules and sets an
+attribute on each through ``nn.Module.__setattr__``, which for small tabular
+networks costs as much as a sizeable share of the batch's forward pass. These
+subclasses switch only when a module's mode differs from the one requested;
+skorch changes modes only through ``_set_training`` (training, validation and
+prediction steps), so each switch still happens when it is needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from skorch import NeuralNetClassifier, NeuralNetRegressor
+
+__all__ = ["SkorchClassifier", "SkorchRegressor"]
+
+
+class _ModeCachingMixin:
+    """Set train/eval mode only on modules and criteria not already in it."""
+
+    _modules: list[str]
+    _criteria: list[str]
+
+    def _set_training(self, training: bool = True) -> None:
+        for name in self._modules + self._criteria:
+            module: Any = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                module.train(training)
+
+
+class SkorchClassifier(_ModeCachingMixin, NeuralNetClassifier):
+    """:class:`skorch.NeuralNetClassifier` without redundant mode switches."""
+
+
+class SkorchRegressor(_ModeCachingMixin, NeuralNetRegressor):
+    """:class:`skorch.NeuralNetRegressor` without redundant mode switches."""
