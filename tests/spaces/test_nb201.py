@@ -13,12 +13,23 @@ from sklearn.base import clone
 
 from sknas.spaces import NB201Space
 from sknas.spaces.nb201 import NB201_EDGES, NB201_OPS
+from sknas.testing import SearchSpaceConformance
 
 BEST = (
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
     "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 )
 ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
+class TestNB201SpaceConformance(SearchSpaceConformance):
+    @pytest.fixture
+    def space(self):
+        return NB201Space(channels=4, cells_per_stage=1)
+
+    @pytest.fixture
+    def module_io(self):
+        return 3 * 8 * 8, 3
 
 
 @pytest.fixture(scope="module")
