@@ -8,10 +8,13 @@ or looks their scores up in a table.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
+from optuna.storages import fail_stale_trials
+from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
 from optuna.trial import FrozenTrial, TrialState
 
 from sknas.spaces.base import Architecture, SearchSpace
@@ -71,6 +74,7 @@ def run_search(
     timeout: float | None = None,
     catch: bool = True,
     callbacks: Sequence[TrialCallback] = (),
+    max_study_trials: int | None = None,
 ) -> SearchOutcome:
     """Run up to ``n_trials`` trials of ``study`` over ``search_space``.
 
@@ -100,6 +104,9 @@ def run_search(
         search goes on; if False it is re-raised after the trial is marked.
     callbacks : sequence of callable
         Called as ``callback(study, frozen_trial)`` after each trial.
+    max_study_trials : int, optional
+        Stop once the study holds this many trials (from every worker), so
+        that several processes sharing a study stop at a common budget.
 
     Returns
     -------
@@ -107,6 +114,7 @@ def run_search(
     """
     distributions = search_space.distributions()
     done = _completed_by_key(study)
+    heartbeat = is_heartbeat_enabled(study._storage)
     start = time.perf_counter()
     n_run = 0
     interrupted = timed_out = False
@@ -114,7 +122,19 @@ def run_search(
         if timeout is not None and time.perf_counter() - start >= timeout:
             timed_out = True
             break
-        trial = study.ask(fixed_distributions=distributions)
+        if heartbeat:
+            # Trials of workers that stopped beating (killed, lost) become FAIL.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fail_stale_trials(study)
+        if max_study_trials is not None:
+            if len(study.get_trials(deepcopy=False)) >= max_study_trials:
+                break
+            done.update(_completed_by_key(study))
+        with warnings.catch_warnings():
+            # Heartbeats are driven here, as Study.optimize would.
+            warnings.filterwarnings("ignore", message="Heartbeat of storage")
+            trial = study.ask(fixed_distributions=distributions)
         n_run += 1
         try:
             arch = search_space.decode(trial.params)
@@ -128,7 +148,8 @@ def run_search(
                 trial.set_user_attr(DUPLICATE_ATTR, previous.number)
                 frozen = study.tell(trial, _values_of(previous))
             else:
-                values = objective(trial, arch)
+                with get_heartbeat_thread(trial._trial_id, study._storage):
+                    values = objective(trial, arch)
                 frozen = study.tell(trial, values)
                 if frozen.state == TrialState.COMPLETE:
                     done.setdefault(key, frozen)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 import warnings
 from collections import Counter
@@ -19,33 +21,29 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit, check_cv
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from sknas._search import run_search
+from sknas._search import SearchOutcome
+from sknas.estimators._job import SearchJob, publish_job, run_worker_process, trial_seed
 from sknas.estimators._progress import ProgressBar
 from sknas.estimators._results import FINISHED_STATES, build_cv_results
+from sknas.estimators._storage import resolve_storage
+from sknas.estimators._waiting import (
+    _copy_to_memory,
+    mark_orphans_failed,
+    wait_for_running_trials,
+)
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
-from sknas.samplers import STRATEGY_NAMES, make_sampler
+from sknas.samplers import STRATEGY_NAMES
 from sknas.spaces._registry import SPACES, make_search_space
-from sknas.spaces.base import Architecture, SearchSpace
+from sknas.spaces.base import SearchSpace
+from sknas.utils.preprocessing import MISSING_VALUES_OPTIONS, TabularPreprocessor, validate_table
 
 __all__ = ["BaseNAS", "SearchFailedError"]
 
 
 class SearchFailedError(RuntimeError):
     """No candidate of the search could be trained; the message lists why."""
-
-
-def _as_finite_float32(X: np.ndarray) -> np.ndarray:
-    X32 = np.asarray(X, dtype=np.float32)
-    if not np.isfinite(X32).all():
-        raise ValueError("Input X contains values too large for float32 (they become infinity).")
-    return X32
-
-
-def _trial_seed(base_seed: int, trial_number: int) -> int:
-    """Seed of one trial's training, the same in every process."""
-    return int(np.random.SeedSequence([base_seed, trial_number]).generate_state(1)[0] >> 1)
 
 
 def resolve_device(device: str) -> str:
@@ -112,7 +110,11 @@ class BaseNAS(BaseEstimator):
         "refit": ["boolean", callable],
         "pruner": [StrOptions({"auto"}), optuna.pruners.BasePruner, None],
         "error_score": [StrOptions({"raise"}), Real],
+        "missing_values": [StrOptions(set(MISSING_VALUES_OPTIONS))],
+        "max_parameters": [Interval(Integral, 1, None, closed="left"), None],
+        "candidate_timeout": [Interval(Real, 0, None, closed="neither"), None],
         "device": [str],
+        "n_jobs": [Integral, None],
         "n_threads": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -135,8 +137,12 @@ class BaseNAS(BaseEstimator):
         refit: Any = True,
         pruner: Any = "auto",
         error_score: Any = np.nan,
+        missing_values: str = "error",
+        max_parameters: int | None = None,
+        candidate_timeout: float | None = None,
         device: str = "auto",
         n_threads: int | str | None = "auto",
+        n_jobs: int | None = 1,
         random_state: Any = None,
         verbose: int = 0,
         storage: Any = None,
@@ -154,8 +160,12 @@ class BaseNAS(BaseEstimator):
         self.refit = refit
         self.pruner = pruner
         self.error_score = error_score
+        self.missing_values = missing_values
+        self.max_parameters = max_parameters
+        self.candidate_timeout = candidate_timeout
         self.device = device
         self.n_threads = n_threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.storage = storage
@@ -217,37 +227,44 @@ class BaseNAS(BaseEstimator):
         splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
         return list(splitter.split(X))
 
-    def _create_study(self, sampler: optuna.samplers.BaseSampler) -> optuna.Study:
-        return optuna.create_study(
-            storage=self.storage,
-            study_name=self.study_name,
-            sampler=sampler,
-            pruner=self._resolve_pruner(),
-            direction="maximize",
-            load_if_exists=True,
-        )
-
     # -- fit -------------------------------------------------------------------------
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
-        """Check ``X`` at predict time and return it as float32."""
-        X = validate_data(self, X, reset=reset, dtype=[np.float32, np.float64])
-        return _as_finite_float32(X)
+        """Check ``X`` and return the float32 matrix the network reads.
+
+        With ``reset=True`` the preprocessing (imputation, one-hot encoding of
+        a DataFrame's categorical columns) is fitted on ``X`` first; otherwise
+        the one fitted in ``fit`` is applied. See :mod:`sknas.utils.preprocessing`.
+        """
+        if reset:
+            X_checked, _ = validate_table(self, X, reset=True)
+            self.preprocessor_ = TabularPreprocessor(self.missing_values).fit(X_checked)
+        else:
+            X_checked, _ = validate_table(
+                self, X, reset=False, keep_objects=self.preprocessor_.has_categorical
+            )
+        return self.preprocessor_.transform(X_checked)
 
     def _validate_fit_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
         """Check the training data; return float32 ``X``, encoded ``y`` and ``n_outputs``."""
-        X_checked, y_raw = validate_data(
+        X_checked, y_raw = validate_table(
             self,
             X,
             y,
             reset=True,
-            dtype=[np.float32, np.float64],
             ensure_min_samples=2,
             multi_output=self._task == "regression",
-            y_numeric=self._task == "regression",
         )
-        X32 = _as_finite_float32(X_checked)
+        preprocessor = TabularPreprocessor(self.missing_values).fit(X_checked)
+        X32 = preprocessor.transform(X_checked)
         y_encoded, n_outputs = self._validate_targets(y_raw)
+        self.preprocessor_ = preprocessor
         return X32, y_encoded, n_outputs
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # made dense, within MAX_DENSE_BYTES
+        tags.input_tags.allow_nan = self.missing_values == "impute"
+        return tags
 
     def fit(self, X: Any, y: Any) -> BaseNAS:
         """Search architectures on ``(X, y)`` and refit the best on all of it.
@@ -271,49 +288,21 @@ class BaseNAS(BaseEstimator):
         device = resolve_device(self.device)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         sampler_seed, split_seed, train_seed = (int(s) for s in seeds)
-        scorer = check_scoring(self, scoring=self.scoring or self._default_scoring())
-        evaluator = TrainingEvaluator(
-            space,
-            task=self._task,
+        job = SearchJob(
+            estimator=clone(self),
+            X=X32,
+            y=y_encoded,
             n_outputs=n_outputs,
-            scorer=scorer,
             splits=self._make_splits(X32, y_encoded, split_seed),
-            max_epochs=self.max_epochs,
-            patience=self.patience,
+            sampler_seed=sampler_seed,
+            train_seed=train_seed,
             device=device,
-            n_threads=self._resolve_threads(space),
+            n_trials=self.n_trials,
+            deadline=None if self.timeout is None else time.time() + self.timeout,
         )
-        sampler = make_sampler(self.strategy, seed=sampler_seed, search_space=space)
-        with optuna_log_level(self.verbose):
-            study = self._create_study(sampler)
-
-        def objective(trial: optuna.Trial, arch: Architecture) -> float:
-            seed = _trial_seed(train_seed, trial.number)
-            trial.set_user_attr("seed", seed)
-            result = evaluator.evaluate(arch, X32, y_encoded, trial, seed=seed)
-            trial.set_user_attr("split_scores", result.split_scores)
-            trial.set_user_attr("best_epochs", result.best_epochs)
-            trial.set_user_attr("n_parameters", result.n_parameters)
-            trial.set_user_attr("fit_time", result.fit_time)
-            if not np.isfinite(result.score):
-                raise ValueError(f"validation score is {result.score}")
-            return result.score
-
-        n_done = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
-        progress = ProgressBar(self.n_trials, n_done) if self.verbose else None
-        with optuna_log_level(self.verbose):
-            outcome = run_search(
-                study,
-                space,
-                objective,
-                n_trials=max(0, self.n_trials - n_done),
-                timeout=self.timeout,
-                catch=not (isinstance(self.error_score, str) and self.error_score == "raise"),
-                callbacks=[progress] if progress is not None else [],
-            )
-        if progress is not None:
-            progress.close()
-
+        with tempfile.TemporaryDirectory(prefix="sknas-") as tmp_dir:
+            study, outcome = self._run_job(job, space, tmp_dir)
+        evaluator = self._make_evaluator(space, n_outputs, job.splits, device)
         trials = study.get_trials(deepcopy=False, states=FINISHED_STATES)
         error_score = np.nan if isinstance(self.error_score, str) else float(self.error_score)
         self.study_ = study
@@ -345,10 +334,105 @@ class BaseNAS(BaseEstimator):
                 X32,
                 y_encoded,
                 n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
-                seed=_trial_seed(train_seed, best_trial.number),
+                seed=trial_seed(train_seed, best_trial.number),
             )
             self.refit_time_ = time.perf_counter() - start
         return self
+
+    def _make_evaluator(
+        self, space: SearchSpace, n_outputs: int, splits: list, device: str
+    ) -> TrainingEvaluator:
+        """The evaluator that trains and scores this search's candidates."""
+        return TrainingEvaluator(
+            space,
+            task=self._task,
+            n_outputs=n_outputs,
+            scorer=check_scoring(self, scoring=self.scoring or self._default_scoring()),
+            splits=splits,
+            max_epochs=self.max_epochs,
+            patience=self.patience,
+            device=device,
+            n_threads=self._resolve_threads(space),
+            max_parameters=self.max_parameters,
+            candidate_timeout=self.candidate_timeout,
+        )
+
+    def _resolve_n_jobs(self) -> int:
+        n_jobs = 1 if self.n_jobs is None else int(self.n_jobs)
+        if n_jobs < 0:
+            n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+        return n_jobs
+
+    def _run_job(
+        self, job: SearchJob, space: SearchSpace, tmp_dir: str
+    ) -> tuple[optuna.Study, SearchOutcome]:
+        """Run the search: in this process, plus worker processes when ``n_jobs > 1``.
+
+        Returns the study (copied into memory when its storage was a private
+        temporary file) and this process's outcome.
+        """
+        n_jobs = self._resolve_n_jobs()
+        storage, spec = resolve_storage(self.storage, n_jobs, tmp_dir)
+        with optuna_log_level(self.verbose):
+            study = optuna.create_study(
+                storage=storage,
+                study_name=self.study_name,
+                sampler=optuna.samplers.RandomSampler(),
+                pruner=self._resolve_pruner(),
+                direction="maximize",
+                load_if_exists=True,
+            )
+            if spec is not None and self.storage is not None:
+                publish_job(study, job)
+            n_done = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
+            progress = ProgressBar(self.n_trials, n_done) if self.verbose else None
+            callbacks = [progress] if progress is not None else []
+            if n_jobs == 1:
+                outcome = job.run(study, callbacks=callbacks)
+            else:
+                outcome = self._run_with_workers(job, study, spec, n_jobs, space, callbacks)
+            if spec is not None:
+                wait_for_running_trials(study, job)
+            if progress is not None:
+                progress.close()
+            if self.storage is None and spec is not None:
+                study = _copy_to_memory(study)
+        return study, outcome
+
+    def _run_with_workers(
+        self,
+        job: SearchJob,
+        study: optuna.Study,
+        spec: Any,
+        n_jobs: int,
+        space: SearchSpace,
+        callbacks: list,
+    ) -> SearchOutcome:
+        threads = None
+        if space.preferred_threads is None and self.n_threads == "auto":
+            threads = max(1, (os.cpu_count() or 1) // n_jobs)
+        # loky workers (joblib's) start fresh interpreters without re-running the
+        # user's __main__ module, and stay alive for the next fit.
+        from joblib.externals.loky import get_reusable_executor
+
+        pool = get_reusable_executor(max_workers=n_jobs - 1, timeout=120)
+        futures = [
+            pool.submit(run_worker_process, spec, study.study_name, job, index, threads)
+            for index in range(1, n_jobs)
+        ]
+        with torch_threads(threads):
+            outcome = job.run(study, worker_index=0, callbacks=callbacks)
+        for future in futures:
+            try:
+                future.result()
+            except Exception as exc:  # a dead worker must not lose the search
+                warnings.warn(
+                    f"A worker process stopped with {type(exc).__name__}: {exc}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+        mark_orphans_failed(study, spec)
+        return outcome
 
     def _raise_if_nothing_completed(self, trials: list) -> None:
         if any(t.state == TrialState.COMPLETE for t in trials):

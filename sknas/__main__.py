@@ -1,0 +1,98 @@
+"""Command line: ``sknas worker`` joins a running search from any machine.
+
+Usage::
+
+    sknas worker --storage postgresql://user:pw@host/db --study NAME
+    python -m sknas worker --storage sqlite:///search.db --study NAME
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import optuna
+
+    from sknas.estimators._job import fetch_job
+    from sknas.estimators._storage import spec_from_url
+
+    spec = spec_from_url(args.storage, args.heartbeat_interval, args.grace_period)
+    storage = spec.open()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    deadline = time.monotonic() + args.wait
+    job = study = None
+    while True:
+        try:
+            study = optuna.load_study(study_name=args.study, storage=storage)
+            job = fetch_job(study)
+        except KeyError:
+            job = None
+        if job is not None or time.monotonic() >= deadline:
+            break
+        time.sleep(0.5)
+    if job is None or study is None:
+        print(
+            f"sknas worker: no search named {args.study!r} was published in {args.storage} "
+            f"within {args.wait:g} s; start the search with the same storage and "
+            "study_name first.",
+            file=sys.stderr,
+        )
+        return 1
+    if args.n_threads is not None:
+        import torch
+
+        torch.set_num_threads(args.n_threads)
+    print(f"sknas worker {os.getpid()}: joined study {args.study!r}", flush=True)
+    outcome = job.run(study, worker_index=os.getpid())
+    print(
+        f"sknas worker {os.getpid()}: ran {outcome.n_run} trials in {outcome.elapsed:.1f} s"
+        + (" (interrupted)" if outcome.interrupted else ""),
+        flush=True,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sknas`` argument parser."""
+    from sknas.estimators._storage import GRACE_PERIOD, HEARTBEAT_INTERVAL
+
+    parser = argparse.ArgumentParser(prog="sknas", description="sknas command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+    worker = commands.add_parser(
+        "worker",
+        help="join a running search through its Optuna storage",
+        description=(
+            "Join a search started by NASClassifier/NASRegressor(storage=URL, "
+            "study_name=NAME).fit(...). The data and the search configuration are read "
+            "from the storage; the worker evaluates candidates until the search's "
+            "n_trials are reached."
+        ),
+    )
+    worker.add_argument("--storage", required=True, help="Optuna storage URL or journal:<path>")
+    worker.add_argument("--study", required=True, help="study name")
+    worker.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for the search to appear"
+    )
+    worker.add_argument("--n-threads", type=int, default=None, help="torch threads")
+    worker.add_argument("--heartbeat-interval", type=int, default=HEARTBEAT_INTERVAL)
+    worker.add_argument("--grace-period", type=int, default=GRACE_PERIOD)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``sknas`` command line."""
+    args = build_parser().parse_args(argv)
+    if args.command == "worker":
+        return _worker(args)
+    return 2  # pragma: no cover - argparse rejects unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())
