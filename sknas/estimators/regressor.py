@@ -91,7 +91,16 @@ class NASRegressor(RegressorMixin, BaseNAS):
         return "r2"
 
     def _validate_targets(self, y: Any) -> tuple[np.ndarray, int]:
-        y = np.asarray(y, dtype=np.float64)
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"NASRegressor needs numeric targets, but y (dtype {y.dtype}) holds values "
+                    f"that are not numbers ({exc}). For class labels use NASClassifier."
+                ) from exc
+        y = y.astype(np.float64)
         self._y_was_1d = y.ndim == 1
         y2 = y.reshape(len(y), -1).astype(np.float32)
         if not np.isfinite(y2).all():

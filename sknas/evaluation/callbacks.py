@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import optuna
 from skorch.callbacks import Callback
 
-__all__ = ["TrialReporter", "DivergenceGuard", "TrainingDiverged"]
+__all__ = [
+    "CandidateTimeout",
+    "DivergenceGuard",
+    "ParameterLimitExceeded",
+    "TrainingDiverged",
+    "TrialReporter",
+    "check_parameter_count",
+]
 
 
 class TrainingDiverged(RuntimeError):
@@ -46,3 +54,70 @@ class DivergenceGuard(Callback):
             raise TrainingDiverged(
                 f"training loss became {loss} at epoch {len(net.history)}"
             )
+
+
+class CandidateTimeout(Callback):
+    """Stop training at the end of the epoch in which a deadline passes.
+
+    Training stops the way skorch's own ``EarlyStopping`` stops it, so the
+    callbacks that run at the end of training still run (``EarlyStopping``
+    with ``load_best=True`` restores the best epoch's weights) and the
+    candidate is scored on its best epoch so far. The epoch at which the
+    limit stopped training is marked ``candidate_timeout=True`` in the net's
+    history.
+
+    Parameters
+    ----------
+    deadline : float
+        A ``time.perf_counter()`` value; the first epoch to end after it is the last.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+
+    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+        if time.perf_counter() >= self.deadline:
+            net.history.record("candidate_timeout", True)
+            raise KeyboardInterrupt  # skorch's signal to end training (as in EarlyStopping)
+
+
+class ParameterLimitExceeded(ValueError):
+    """A candidate has more trainable parameters than ``max_parameters`` allows.
+
+    Parameters
+    ----------
+    n_parameters : int
+        Trainable parameters of the candidate.
+    max_parameters : int
+        The limit.
+    """
+
+    def __init__(self, n_parameters: int, max_parameters: int) -> None:
+        super().__init__(f"{n_parameters} parameters > max_parameters={max_parameters}")
+        self.n_parameters = n_parameters
+        self.max_parameters = max_parameters
+
+
+def check_parameter_count(module: Any, max_parameters: int | None) -> int:
+    """Count ``module``'s trainable parameters; raise when they exceed the limit.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A freshly built candidate.
+    max_parameters : int or None
+        The limit; None means no limit.
+
+    Returns
+    -------
+    int
+        The parameter count.
+
+    Raises
+    ------
+    ParameterLimitExceeded
+    """
+    n_parameters = int(sum(p.numel() for p in module.parameters() if p.requires_grad))
+    if max_parameters is not None and n_parameters > max_parameters:
+        raise ParameterLimitExceeded(n_parameters, max_parameters)
+    return n_parameters

@@ -41,6 +41,8 @@ class EvaluationResult:
         Trainable parameters of the network.
     fit_time : float
         Seconds spent training.
+    timed_out : bool
+        True when ``candidate_timeout`` stopped training early.
     """
 
     score: float
@@ -48,6 +50,7 @@ class EvaluationResult:
     best_epochs: list[int] = field(default_factory=list)
     n_parameters: int = 0
     fit_time: float = 0.0
+    timed_out: bool = False
 
 
 def _optimizer_class(name: str) -> tuple[Any, dict[str, Any]]:
@@ -94,6 +97,14 @@ class TrainingEvaluator:
     n_threads : int, optional
         Torch intra-op threads while training (restored afterwards); None
         keeps torch's setting.
+    max_parameters : int, optional
+        Candidates with more trainable parameters are not trained: ``evaluate``
+        prunes them (``optuna.TrialPruned``, reason in the trial's
+        ``fail_reason`` user attribute).
+    candidate_timeout : float, optional
+        Seconds of training per candidate (all splits together); training stops
+        at the end of the epoch in which they run out, and the candidate is
+        scored on its best epoch so far.
     """
 
     def __init__(
@@ -108,6 +119,8 @@ class TrainingEvaluator:
         patience: int,
         device: str = "cpu",
         n_threads: int | None = None,
+        max_parameters: int | None = None,
+        candidate_timeout: float | None = None,
     ) -> None:
         self.search_space = search_space
         self.task = task
@@ -118,6 +131,8 @@ class TrainingEvaluator:
         self.patience = patience
         self.device = device
         self.n_threads = n_threads
+        self.max_parameters = max_parameters
+        self.candidate_timeout = candidate_timeout
 
     # -- building ------------------------------------------------------------------
     def training_config(self, arch: Architecture) -> dict[str, Any]:
@@ -138,8 +153,15 @@ class TrainingEvaluator:
         max_epochs: int,
         valid: tuple[np.ndarray, np.ndarray] | None = None,
         trial: Any = None,
+        deadline: float | None = None,
     ) -> Any:
-        """Build (not fit) the skorch net of ``arch`` for the given training data."""
+        """Build (not fit) the skorch net of ``arch`` for the given training data.
+
+        Raises :class:`~sknas.evaluation.callbacks.ParameterLimitExceeded` when
+        the module has more than ``max_parameters`` parameters; ``deadline``
+        (a ``time.perf_counter()`` value) stops training after the epoch in
+        which it passes.
+        """
         from skorch.callbacks import EarlyStopping, EpochScoring
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split
@@ -147,18 +169,27 @@ class TrainingEvaluator:
         from sknas.evaluation._loader import BatchSlicingLoader, ShuffleRNG
         from sknas.evaluation._modules import StandardizedModule, StandardizedMSELoss
         from sknas.evaluation._nets import SkorchClassifier, SkorchRegressor
-        from sknas.evaluation.callbacks import DivergenceGuard, TrialReporter
+        from sknas.evaluation.callbacks import (
+            CandidateTimeout,
+            DivergenceGuard,
+            TrialReporter,
+            check_parameter_count,
+        )
 
         config = self.training_config(arch)
         n_features = X_train.shape[1]
         x_mean, x_scale = _moments(X_train.astype(np.float64))
         inner = self.search_space.build_module(arch, n_features, self.n_outputs)
+        check_parameter_count(inner, self.max_parameters)
         kwargs: dict[str, Any] = {}
         if self.task == "classification":
             net_class: Any = SkorchClassifier
             module = StandardizedModule(inner, n_features, self.n_outputs, x_mean, x_scale)
             kwargs["criterion"] = _cross_entropy()
             kwargs["classes"] = list(range(self.n_outputs))
+            # skorch's default ``valid_acc`` would score the validation data a second
+            # time every epoch; ``valid_score`` below already does.
+            kwargs["callbacks__valid_acc"] = None
         else:
             net_class = SkorchRegressor
             y_mean, y_scale = _moments(y_train.astype(np.float64))
@@ -171,6 +202,8 @@ class TrainingEvaluator:
         for name, value in optimizer_kwargs.items():
             kwargs[f"optimizer__{name}"] = value
         callbacks: list[Any] = [("divergence", DivergenceGuard())]
+        if deadline is not None:
+            callbacks.append(("candidate_timeout", CandidateTimeout(deadline)))
         if valid is not None:
             X_valid, y_valid = valid
             kwargs["train_split"] = predefined_split(Dataset(X_valid, y_valid))
@@ -247,34 +280,62 @@ class TrainingEvaluator:
         Returns
         -------
         EvaluationResult
+
+        Raises
+        ------
+        optuna.TrialPruned
+            When the pruner stops the candidate, or when it has more than
+            ``max_parameters`` parameters (the reason is then set as the trial's
+            ``fail_reason`` user attribute, and nothing is trained).
+        CandidateOutOfMemoryError
+            When training runs out of memory (what it held is freed first).
         """
+        import optuna
+
+        from sknas._search import FAIL_REASON_ATTR
+        from sknas.evaluation.callbacks import ParameterLimitExceeded
+        from sknas.utils.memory import release_on_oom
+
         start = time.perf_counter()
+        deadline = None if self.candidate_timeout is None else start + self.candidate_timeout
         scores: list[float] = []
         best_epochs: list[int] = []
         n_parameters = 0
+        timed_out = False
         for index, (train, valid) in enumerate(self.splits):
-            with self._seeded(seed + index):
-                net = self.build_net(
-                    arch,
-                    X[train],
-                    y[train],
-                    seed=seed + index,
-                    max_epochs=self.max_epochs,
-                    valid=(X[valid], y[valid]),
-                    trial=trial if index == 0 else None,
-                )
-                net.fit(X[train], y[train])
+            try:
+                with release_on_oom(self.device), self._seeded(seed + index):
+                    net = self.build_net(
+                        arch,
+                        X[train],
+                        y[train],
+                        seed=seed + index,
+                        max_epochs=self.max_epochs,
+                        valid=(X[valid], y[valid]),
+                        trial=trial if index == 0 else None,
+                        deadline=deadline,
+                    )
+                    net.fit(X[train], y[train])
+            except ParameterLimitExceeded as exc:
+                if trial is not None:
+                    trial.set_user_attr(FAIL_REASON_ATTR, str(exc))
+                    trial.set_user_attr("n_parameters", exc.n_parameters)
+                raise optuna.TrialPruned(str(exc)) from None
+            timed_out = timed_out or bool(net.history[-1].get("candidate_timeout", False))
             history = net.history[:, "valid_score"]
             best = int(np.nanargmax(history)) if np.isfinite(history).any() else 0
             scores.append(float(history[best]))
             best_epochs.append(best + 1)
             n_parameters = sum(p.numel() for p in net.module_.inner.parameters())
+        if timed_out and trial is not None:
+            trial.set_user_attr("candidate_timed_out", True)
         return EvaluationResult(
             score=float(np.mean(scores)),
             split_scores=scores,
             best_epochs=best_epochs,
             n_parameters=int(n_parameters),
             fit_time=time.perf_counter() - start,
+            timed_out=timed_out,
         )
 
     def fit_final(
@@ -285,7 +346,9 @@ class TrainingEvaluator:
         On the CPU the returned network computes in double precision, so that
         each prediction depends only on its own row.
         """
-        with self._seeded(seed):
+        from sknas.utils.memory import release_on_oom
+
+        with release_on_oom(self.device, "refitting the best candidate"), self._seeded(seed):
             net = self.build_net(arch, X, y, seed=seed, max_epochs=max(1, int(n_epochs)))
             net.fit(X, y)
         if str(self.device) == "cpu":
