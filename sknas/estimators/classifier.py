@@ -36,7 +36,8 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         Candidates to evaluate (in total, for a resumed study).
     timeout : float, optional
         Seconds after which no new candidate starts; ``fit`` then ends after
-        the candidate in progress and the refit.
+        the candidate in progress (see ``candidate_timeout`` to bound it) and
+        the refit.
     max_epochs : int, default=50
         Most training epochs per candidate.
     patience : int, default=10
@@ -53,8 +54,23 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     pruner : "auto", optuna.pruners.BasePruner or None, default="auto"
         Stops candidates with bad learning curves; ``"auto"`` is a median pruner.
     error_score : "raise" or float, default=nan
-        Score recorded for a candidate that fails; ``"raise"`` stops the search
-        at the first failure.
+        Score recorded for a candidate that fails (raises, runs out of memory,
+        or its loss becomes NaN/infinite); ``"raise"`` stops the search at the
+        first failure. Either way the reason is kept in ``cv_results_["fail_reason"]``.
+    missing_values : {"error", "impute"}, default="error"
+        ``"error"`` refuses missing values (NaN, None) with a ``ValueError``
+        naming the column; ``"impute"`` fills a numeric column with its training
+        mean and gives a categorical column's missing values a category of
+        their own, in ``fit`` and in ``predict``. Infinite values are always refused.
+    max_parameters : int, optional
+        Most trainable parameters a candidate may have. Larger candidates are
+        not trained: they are recorded as PRUNED with the reason
+        ``"N parameters > max_parameters=M"``.
+    candidate_timeout : float, optional
+        Seconds of training per candidate (all folds together). Training stops
+        at the end of the epoch in which the limit passes, and the candidate is
+        scored on its best epoch so far (its trial gets the user attribute
+        ``candidate_timed_out=True``). The refit of the best candidate is not limited.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available.
     n_threads : "auto", int or None, default="auto"
@@ -101,6 +117,18 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit`` (only when ``X`` has string column names).
+    preprocessor_ : TabularPreprocessor
+        How ``X`` becomes the network's input: missing-value fills and the
+        one-hot encoding of a DataFrame's categorical and string columns.
+
+    Notes
+    -----
+    ``X`` may be an array, a sparse matrix (made dense when the dense float32
+    matrix fits in 2 GiB) or a pandas DataFrame whose categorical, string or
+    object columns are one-hot encoded inside the estimator (a category not
+    seen during ``fit`` encodes as all zeros). What happens on each kind of bad
+    input or failure is listed in ``docs/failures.md``. ``save`` writes a
+    model file that :func:`sknas.load` reads without unpickling code.
 
     Examples
     --------

@@ -45,7 +45,16 @@ class NASRegressor(RegressorMixin, BaseNAS):
     pruner : "auto", optuna.pruners.BasePruner or None, default="auto"
         Stops candidates with bad learning curves.
     error_score : "raise" or float, default=nan
-        Score recorded for a failed candidate.
+        Score recorded for a failed candidate; ``"raise"`` stops at the first failure.
+    missing_values : {"error", "impute"}, default="error"
+        Refuse missing values, or fill them (numeric: training mean;
+        categorical: a category of their own).
+    max_parameters : int, optional
+        Candidates with more trainable parameters are not trained (PRUNED,
+        with the reason in ``cv_results_["fail_reason"]``).
+    candidate_timeout : float, optional
+        Seconds of training per candidate; training stops at the end of the
+        epoch in which they run out and the best epoch so far is scored.
     device : str, default="auto"
         Torch device.
     n_threads : "auto", int or None, default="auto"
@@ -74,6 +83,8 @@ class NASRegressor(RegressorMixin, BaseNAS):
         As in :class:`~sknas.NASClassifier`.
     n_outputs_ : int
         Number of targets.
+    preprocessor_ : TabularPreprocessor
+        How ``X`` becomes the network's input (see :class:`~sknas.NASClassifier`).
 
     Examples
     --------

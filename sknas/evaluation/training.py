@@ -202,8 +202,6 @@ class TrainingEvaluator:
         for name, value in optimizer_kwargs.items():
             kwargs[f"optimizer__{name}"] = value
         callbacks: list[Any] = [("divergence", DivergenceGuard())]
-        if deadline is not None:
-            callbacks.append(("candidate_timeout", CandidateTimeout(deadline)))
         if valid is not None:
             X_valid, y_valid = valid
             kwargs["train_split"] = predefined_split(Dataset(X_valid, y_valid))
@@ -227,6 +225,9 @@ class TrainingEvaluator:
                 callbacks.append(("trial_reporter", TrialReporter(trial)))
         else:
             kwargs["train_split"] = None
+        if deadline is not None:
+            # Last, so that the epoch's score is recorded (and reported) before it stops.
+            callbacks.append(("candidate_timeout", CandidateTimeout(deadline)))
         batch_size = int(min(config["batch_size"], len(X_train)))
         return net_class(
             module=module,
@@ -304,29 +305,21 @@ class TrainingEvaluator:
         timed_out = False
         for index, (train, valid) in enumerate(self.splits):
             try:
-                with release_on_oom(self.device), self._seeded(seed + index):
-                    net = self.build_net(
-                        arch,
-                        X[train],
-                        y[train],
-                        seed=seed + index,
-                        max_epochs=self.max_epochs,
-                        valid=(X[valid], y[valid]),
-                        trial=trial if index == 0 else None,
-                        deadline=deadline,
+                with release_on_oom(self.device):
+                    history, n_parameters = self._train_split(
+                        arch, X, y, train, valid, seed=seed + index,
+                        trial=trial if index == 0 else None, deadline=deadline,
                     )
-                    net.fit(X[train], y[train])
             except ParameterLimitExceeded as exc:
                 if trial is not None:
                     trial.set_user_attr(FAIL_REASON_ATTR, str(exc))
                     trial.set_user_attr("n_parameters", exc.n_parameters)
                 raise optuna.TrialPruned(str(exc)) from None
-            timed_out = timed_out or bool(net.history[-1].get("candidate_timeout", False))
-            history = net.history[:, "valid_score"]
-            best = int(np.nanargmax(history)) if np.isfinite(history).any() else 0
-            scores.append(float(history[best]))
+            timed_out = timed_out or bool(history[-1].get("candidate_timeout", False))
+            valid_scores = history[:, "valid_score"]
+            best = int(np.nanargmax(valid_scores)) if np.isfinite(valid_scores).any() else 0
+            scores.append(float(valid_scores[best]))
             best_epochs.append(best + 1)
-            n_parameters = sum(p.numel() for p in net.module_.inner.parameters())
         if timed_out and trial is not None:
             trial.set_user_attr("candidate_timed_out", True)
         return EvaluationResult(
@@ -337,6 +330,37 @@ class TrainingEvaluator:
             fit_time=time.perf_counter() - start,
             timed_out=timed_out,
         )
+
+    def _train_split(
+        self,
+        arch: Architecture,
+        X: np.ndarray,
+        y: np.ndarray,
+        train: np.ndarray,
+        valid: np.ndarray,
+        *,
+        seed: int,
+        trial: Any,
+        deadline: float | None,
+    ) -> tuple[Any, int]:
+        """Train on one split; return the net's history and parameter count.
+
+        The net lives only in this frame, so when training fails (e.g. out of
+        memory) clearing the traceback's frames releases it.
+        """
+        with self._seeded(seed):
+            net = self.build_net(
+                arch,
+                X[train],
+                y[train],
+                seed=seed,
+                max_epochs=self.max_epochs,
+                valid=(X[valid], y[valid]),
+                trial=trial,
+                deadline=deadline,
+            )
+            net.fit(X[train], y[train])
+        return net.history, int(sum(p.numel() for p in net.module_.inner.parameters()))
 
     def fit_final(
         self, arch: Architecture, X: np.ndarray, y: np.ndarray, *, n_epochs: int, seed: int
