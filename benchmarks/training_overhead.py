@@ -23,8 +23,10 @@ epochs so all of them run) and ``hand search`` adds to the hand loop a
 per-epoch validation pass (loss and accuracy) and a copy of the best weights.
 
 Runs are interleaved (every repetition runs each configuration's methods in
-a rotated order) and repeated; the table shows median seconds and the ratio
-of each method to ``hand``.
+a rotated order) and repeated; the table shows median process CPU seconds
+and the ratio of each method to ``hand`` in CPU time (with one torch thread
+it measures the work done, and other processes on a shared machine disturb
+it far less than wall-clock time) and in wall-clock time.
 
 Example::
 
@@ -157,6 +159,26 @@ def _accuracy_scorer(net: Any, X: np.ndarray, y: np.ndarray) -> float:
 
 
 # -- the methods ---------------------------------------------------------------------
+@dataclass
+class Timing:
+    """Wall-clock and process CPU seconds of one run, and its final training loss."""
+
+    wall: float
+    cpu: float
+    loss: float
+
+
+class _Clock:
+    """Starts both clocks when created."""
+
+    def __init__(self) -> None:
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def stop(self, loss: float) -> Timing:
+        return Timing(time.perf_counter() - self.wall, time.process_time() - self.cpu, loss)
+
+
 def _optimizer(net: Any, module: Any) -> Any:
     from sknas.evaluation.training import _optimizer_class
 
@@ -164,8 +186,8 @@ def _optimizer(net: Any, module: Any) -> Any:
     return cls(module.parameters(), lr=net.lr, weight_decay=net.optimizer__weight_decay, **extra)
 
 
-def run_hand(case: Case, *, search: bool = False) -> tuple[float, float]:
-    """The hand-written loop; returns (seconds, mean training loss of the last epoch)."""
+def run_hand(case: Case, *, search: bool = False) -> Timing:
+    """The hand-written loop; returns its timing and the last epoch's mean loss."""
     import torch
 
     net = case.build(search=search)
@@ -175,7 +197,7 @@ def run_hand(case: Case, *, search: bool = False) -> tuple[float, float]:
     X_np, y_np = case.X[idx], case.y[idx]
     Xv_np, yv_np = case.X[case.valid_idx], case.y[case.valid_idx]
     gc.collect()
-    start = time.perf_counter()
+    clock = _Clock()
     X, y = torch.from_numpy(X_np), torch.from_numpy(y_np)
     Xv, yv = torch.from_numpy(Xv_np), torch.from_numpy(yv_np)
     optimizer = _optimizer(net, module)
@@ -208,25 +230,25 @@ def run_hand(case: Case, *, search: bool = False) -> tuple[float, float]:
                 best, best_state = accuracy, copy.deepcopy(module.state_dict())
     if search and best_state is not None:
         module.load_state_dict(best_state)
-    return time.perf_counter() - start, epoch_loss
+    return clock.stop(epoch_loss)
 
 
 def _skorch_loss(net: Any) -> float:
     return float(net.history[-1, "train_loss"])
 
 
-def run_sknas(case: Case, *, search: bool = False) -> tuple[float, float]:
+def run_sknas(case: Case, *, search: bool = False) -> Timing:
     """The net sknas builds (``fit_final`` without, ``evaluate`` with validation)."""
     net = case.build(search=search)
     idx = case.train_idx if search else slice(None)
     X, y = case.X[idx], case.y[idx]
     gc.collect()
-    start = time.perf_counter()
+    clock = _Clock()
     net.fit(X, y)
-    return time.perf_counter() - start, _skorch_loss(net)
+    return clock.stop(_skorch_loss(net))
 
 
-def run_skorch_defaults(case: Case) -> tuple[float, float]:
+def run_skorch_defaults(case: Case) -> Timing:
     """skorch with its defaults around the same module (DataLoader, default callbacks)."""
     import torch
     from skorch import NeuralNetClassifier
@@ -246,12 +268,12 @@ def run_skorch_defaults(case: Case) -> tuple[float, float]:
         verbose=0,
     )
     gc.collect()
-    start = time.perf_counter()
+    clock = _Clock()
     net.fit(case.X, case.y)
-    return time.perf_counter() - start, _skorch_loss(net)
+    return clock.stop(_skorch_loss(net))
 
 
-Method = Callable[[Case], tuple[float, float]]
+Method = Callable[[Case], Timing]
 
 
 def methods(search: bool) -> dict[str, Method]:
@@ -276,42 +298,43 @@ def run(configs: list[Config], repeats: int, search: bool, seed: int) -> dict[st
     cases = [Case(config, seed) for config in configs]
     named = methods(search)
     names = list(named)
-    times: dict[tuple[int, str], list[float]] = {}
-    losses: dict[tuple[int, str], float] = {}
+    timings: dict[tuple[int, str], list[Timing]] = {}
     for name in names:  # warm-up: imports, allocator, first-call costs
         named[name](cases[0])
     for rep in range(repeats):
         for c, case in enumerate(cases):
             shift = (rep + c) % len(names)
             for name in names[shift:] + names[:shift]:
-                seconds, loss = named[name](case)
-                times.setdefault((c, name), []).append(seconds)
-                losses[(c, name)] = loss
+                timings.setdefault((c, name), []).append(named[name](case))
         print(f"repetition {rep + 1}/{repeats} done", file=sys.stderr, flush=True)
-    return {"cases": cases, "names": names, "times": times, "losses": losses}
+    return {"cases": cases, "names": names, "timings": timings}
+
+
+def _baseline(name: str) -> str:
+    return "hand search" if "search" in name else "hand"
 
 
 def report(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Table of median seconds, ratios to the hand loop, and final losses."""
+    """Table of median CPU seconds, CPU (and wall) ratios to the hand loop, final losses."""
     names: list[str] = result["names"]
+    ratio_names = [n for n in names if not n.startswith("hand")]
     headers = ["configuration", "steps"]
-    headers += [f"{name} (s)" for name in names]
-    ratio_names = [n for n in names if n not in ("hand", "hand search")]
-    headers += [f"{name} / {'hand search' if 'search' in name else 'hand'}" for name in ratio_names]
+    headers += [f"{name} CPU s" for name in names]
+    headers += [f"{name} / {_baseline(name)}: CPU (wall)" for name in ratio_names]
     headers += ["final loss hand / sknas"]
     rows = []
     for c, case in enumerate(result["cases"]):
-        med = {n: statistics.median(result["times"][(c, n)]) for n in names}
+        runs = {n: result["timings"][(c, n)] for n in names}
+        cpu = {n: statistics.median(t.cpu for t in runs[n]) for n in names}
+        wall = {n: statistics.median(t.wall for t in runs[n]) for n in names}
         n_train = len(case.X)
-        bs = min(case.config.batch_size, n_train)
-        steps = case.config.epochs * (n_train // bs)
-        row = [case.config.label + f" ({n_train} rows)", str(steps)]
-        row += [f"{med[n]:.3f}" for n in names]
+        steps = case.config.epochs * max(1, n_train // case.config.batch_size)
+        row = [f"{case.config.label} ({n_train} rows)", str(steps)]
+        row += [f"{cpu[n]:.3f}" for n in names]
         for n in ratio_names:
-            base = med["hand search" if "search" in n else "hand"]
-            row.append(f"{med[n] / base:.2f}x")
-        loss_h, loss_s = result["losses"][(c, "hand")], result["losses"][(c, "sknas")]
-        row.append(f"{loss_h:.4f} / {loss_s:.4f}")
+            base = _baseline(n)
+            row.append(f"{cpu[n] / cpu[base]:.2f}x ({wall[n] / wall[base]:.2f}x)")
+        row.append(f"{runs['hand'][-1].loss:.4f} / {runs['sknas'][-1].loss:.4f}")
         rows.append(row)
     return headers, rows
 
@@ -345,7 +368,9 @@ def main(argv: list[str] | None = None) -> None:
             f"Command: `nice {command_line()}`\n\n"
             f"Machine: {machine_description()}. Torch runs on 1 thread. The machine is "
             f"shared with other processes, so methods are interleaved and the table shows "
-            f"medians over {args.repeats} repetitions.\n\n{table}\n"
+            f"medians over {args.repeats} repetitions; the ratios compare process CPU "
+            f"time (robust to other processes taking the cores), wall-clock ratios in "
+            f"parentheses.\n\n{table}\n"
         )
         write_section(SECTION, body)
         print(f"wrote section {SECTION!r}", file=sys.stderr)

@@ -181,7 +181,8 @@ class TrainingEvaluator:
         x_mean, x_scale = _moments(X_train.astype(np.float64))
         inner = self.search_space.build_module(arch, n_features, self.n_outputs)
         check_parameter_count(inner, self.max_parameters)
-        kwargs: dict[str, Any] = {}
+        # verbose=0: skorch's PrintLog would still format a table every epoch.
+        kwargs: dict[str, Any] = {"callbacks__print_log": None}
         if self.task == "classification":
             net_class: Any = SkorchClassifier
             module = StandardizedModule(inner, n_features, self.n_outputs, x_mean, x_scale)
