@@ -19,13 +19,18 @@ __all__ = ["main"]
 
 def _worker(args: argparse.Namespace) -> int:
     import optuna
+    import skorch  # noqa: F401 - load the training stack before the search appears
+    import torch
 
     from sknas.estimators._job import fetch_job
     from sknas.estimators._storage import spec_from_url
 
+    if args.n_threads is not None:
+        torch.set_num_threads(args.n_threads)
     spec = spec_from_url(args.storage, args.heartbeat_interval, args.grace_period)
     storage = spec.open()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    print(f"sknas worker {os.getpid()}: waiting for study {args.study!r}", flush=True)
     deadline = time.monotonic() + args.wait
     job = study = None
     while True:
@@ -45,10 +50,6 @@ def _worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    if args.n_threads is not None:
-        import torch
-
-        torch.set_num_threads(args.n_threads)
     print(f"sknas worker {os.getpid()}: joined study {args.study!r}", flush=True)
     outcome = job.run(study, worker_index=os.getpid())
     print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,11 +43,13 @@ class StorageSpec:
         """Open the storage in this process."""
         if self.kind == "journal":
             return JournalStorage(JournalFileBackend(self.location))
-        return RDBStorage(
-            self.location,
-            heartbeat_interval=self.heartbeat_interval,
-            grace_period=self.grace_period,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+                self.location,
+                heartbeat_interval=self.heartbeat_interval,
+                grace_period=self.grace_period,
+            )
 
 
 def spec_from_url(

@@ -58,10 +58,16 @@ def test_search_survives_a_killed_worker(shared_storage_url):
     url = shared_storage_url
     name = f"killed-worker-{uuid.uuid4().hex[:8]}"
     X, y = load_digits(return_X_y=True)
+    X, y = X[:800], y[:800]
     workers = [
-        subprocess.Popen(_worker_command(url, name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            _worker_command(url, name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )
         for _ in range(2)
     ]
+    for proc in workers:  # both are up and polling the storage
+        assert "waiting for study" in proc.stdout.readline()
     killed: dict = {}
     stop = threading.Event()
     killer = threading.Thread(
@@ -70,7 +76,7 @@ def test_search_survives_a_killed_worker(shared_storage_url):
     killer.start()
     storage = RDBStorage(url, heartbeat_interval=1, grace_period=4)
     clf = NASClassifier(
-        n_trials=14, max_epochs=40, patience=40, pruner=None, random_state=0, device="cpu",
+        n_trials=10, max_epochs=25, patience=25, pruner=None, random_state=0, device="cpu",
         storage=storage, study_name=name,
     )
     try:
@@ -93,7 +99,7 @@ def test_search_survives_a_killed_worker(shared_storage_url):
     study = optuna.load_study(study_name=name, storage=RDBStorage(url))
     trials = study.get_trials(deepcopy=False)
     numbers = [t.number for t in trials]
-    assert len(numbers) == len(set(numbers)) >= 14
+    assert len(numbers) == len(set(numbers)) >= 10
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     by_number = {t.number: t for t in trials}
     assert by_number[killed["trial"]].state == TrialState.FAIL
