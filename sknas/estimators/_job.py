@@ -23,7 +23,7 @@ import optuna
 
 from sknas._search import SearchOutcome, run_search
 from sknas.samplers import make_sampler
-from sknas.spaces.base import Architecture
+from sknas.spaces.base import Architecture, SearchSpace
 
 if TYPE_CHECKING:  # pragma: no cover
     from sknas.estimators.base import BaseNAS
@@ -53,6 +53,8 @@ class SearchJob:
     ----------
     estimator : BaseNAS
         An unfitted copy of the estimator: its parameters configure the search.
+    search_space : SearchSpace
+        The resolved search space (with the data's image shape, if any).
     X : ndarray of shape (n_samples, n_features), float32
         Checked training inputs.
     y : ndarray
@@ -72,6 +74,7 @@ class SearchJob:
     """
 
     estimator: BaseNAS
+    search_space: SearchSpace
     X: np.ndarray
     y: np.ndarray
     n_outputs: int
@@ -109,7 +112,7 @@ class SearchJob:
         SearchOutcome
         """
         estimator = self.estimator
-        space = estimator._resolve_search_space()
+        space = self.search_space
         evaluator = estimator._make_evaluator(
             space, self.n_outputs, self.splits, self.device
         )

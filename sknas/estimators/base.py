@@ -180,11 +180,46 @@ class BaseNAS(BaseEstimator):
         raise NotImplementedError
 
     # -- resolution of "auto" values -------------------------------------------------
-    def _resolve_search_space(self) -> SearchSpace:
+    def _resolve_search_space(self, image_shape: tuple[int, ...] | None = None) -> SearchSpace:
+        """The search space to use; ``"auto"`` is an MLP space, or a cell space for images.
+
+        For image input (``image_shape`` known) ``"auto"`` is a compact
+        NAS-Bench-201 space (two cells per stage), and a space with an unset
+        ``image_shape`` parameter receives the data's shape.
+        """
         if isinstance(self.search_space, SearchSpace):
-            return clone(self.search_space)
-        name = "mlp" if self.search_space == "auto" else self.search_space
-        return make_search_space(name)
+            space = clone(self.search_space)
+        elif self.search_space == "auto" and image_shape is not None:
+            space = make_search_space("nb201").set_params(cells_per_stage=2)
+        else:
+            name = "mlp" if self.search_space == "auto" else self.search_space
+            space = make_search_space(name)
+        params = space.get_params(deep=False)
+        if image_shape is not None and "image_shape" in params and params["image_shape"] is None:
+            space.set_params(image_shape=tuple(image_shape))
+        return space
+
+    def _flatten_images(self, X: Any, *, reset: bool) -> Any:
+        """Turn a batch of images ``(n, C, H, W)`` or ``(n, H, W)`` into rows.
+
+        The image shape is remembered in ``image_shape_`` (None for tabular
+        input) and checked at prediction time; flat rows pass through.
+        """
+        ndim = getattr(X, "ndim", None)
+        if ndim not in (3, 4):
+            if reset:
+                self.image_shape_ = None
+            return X
+        X = np.asarray(X)
+        shape = tuple(int(v) for v in (X.shape[1:] if ndim == 4 else (1, *X.shape[1:])))
+        if reset:
+            self.image_shape_ = shape
+        elif getattr(self, "image_shape_", None) != shape:
+            raise ValueError(
+                f"X holds images of shape {shape} (channels, height, width), but "
+                f"{type(self).__name__} was fitted on {getattr(self, 'image_shape_', None)}."
+            )
+        return X.reshape(len(X), -1)
 
     def _resolve_threads(self, space: SearchSpace) -> int | None:
         if self.n_threads == "auto":
@@ -282,14 +317,16 @@ class BaseNAS(BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
+        X = self._flatten_images(X, reset=True)
         X32, y_encoded, n_outputs = self._validate_fit_data(X, y)
 
-        space = self._resolve_search_space()
+        space = self._resolve_search_space(self.image_shape_)
         device = resolve_device(self.device)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         sampler_seed, split_seed, train_seed = (int(s) for s in seeds)
         job = SearchJob(
             estimator=clone(self),
+            search_space=space,
             X=X32,
             y=y_encoded,
             n_outputs=n_outputs,
@@ -478,7 +515,7 @@ class BaseNAS(BaseEstimator):
 
     def _network_output(self, X: Any, method: str) -> np.ndarray:
         net = self._check_refitted(method)
-        X32 = self._validate_X(X, reset=False)
+        X32 = self._validate_X(self._flatten_images(X, reset=False), reset=False)
         with torch_threads(self._resolve_threads(self.search_space_)):
             output = net.predict_proba(X32) if method == "predict_proba" else net.predict(X32)
         return np.asarray(output, dtype=np.float64)
