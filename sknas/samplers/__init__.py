@@ -10,7 +10,9 @@ from sknas.samplers._registry import (
     make_sampler,
     register_strategy,
 )
+from sknas.samplers.bananas import BananasSampler
 from sknas.samplers.evolution import RegularizedEvolutionSampler
+from sknas.samplers.gp import GPBOSampler
 from sknas.samplers.reinforce import ReinforceSampler
 
 __all__ = [
@@ -18,6 +20,8 @@ __all__ = [
     "STRATEGY_NAMES",
     "make_sampler",
     "register_strategy",
+    "BananasSampler",
+    "GPBOSampler",
     "RegularizedEvolutionSampler",
     "ReinforceSampler",
 ]

@@ -52,6 +52,8 @@ STRATEGIES: dict[str, SamplerFactory] = {
     "tpe": _tpe,
     "evolution": _evolution,
     "reinforce": _reinforce,
+    "bananas": _bananas,
+    "gp": _gp,
 }
 
 #: The strategy ``"auto"`` resolves to.

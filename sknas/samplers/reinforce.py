@@ -19,6 +19,7 @@ from sknas.samplers._base import (
     _check_int,
 )
 from sknas.samplers._choices import ChoiceSpace
+from sknas.samplers._ensemble import torch_single_thread
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -337,7 +338,7 @@ class ReinforceSampler(NASSamplerBase):
         rng: np.random.Generator,
     ) -> dict[str, Any]:
         choices = ChoiceSpace(domain.distributions, self._n_bins)
-        with self._lock:
+        with self._lock, torch_single_thread():
             state = self._update(study, domain, choices)
             params: dict[str, Any] = {}
             for _ in range(self._max_retries + 1):

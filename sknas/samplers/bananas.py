@@ -1,0 +1,174 @@
+"""BANANAS: Bayesian optimisation with neural architectures, White et al. (AAAI 2021)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy.special import ndtr
+
+from sknas.samplers._base import (
+    Domain,
+    History,
+    NASSamplerBase,
+    _check_choice,
+    _check_float,
+    _check_int,
+    candidate_pool,
+)
+from sknas.samplers._ensemble import fit_predict_ensemble, torch_single_thread
+
+if TYPE_CHECKING:  # pragma: no cover
+    from optuna.study import Study
+    from optuna.trial import FrozenTrial
+
+    from sknas.spaces.base import SearchSpace
+
+__all__ = ["BananasSampler"]
+
+
+class BananasSampler(NASSamplerBase):
+    """BANANAS: an ensemble of neural predictors with Thompson-sampling acquisition.
+
+    For each proposal an ensemble of ``n_models`` small MLPs is trained on the
+    encodings of the finished trials (path encoding when the search space
+    offers it, one-hot otherwise). A pool of candidates not yet evaluated is
+    built by mutating the ``n_parents`` best architectures (``n_candidates``
+    mutations in all, one or two changes each) plus ``n_random`` random ones;
+    the candidate with the best acquisition value is proposed:
+
+    * ``"its"`` (independent Thompson sampling, the default): one draw per
+      candidate from a Gaussian with the ensemble's mean and standard deviation;
+    * ``"ucb"``: mean + ``ucb_kappa`` x standard deviation;
+    * ``"ei"``: expected improvement over the best value, Gaussian approximation.
+
+    Parameters
+    ----------
+    n_models : int, default=5
+        Members of the ensemble.
+    hidden_size : int, default=32
+        Width of each hidden layer.
+    n_layers : int, default=3
+        Hidden layers of each member.
+    n_epochs : int, default=150
+        Full-batch Adam steps per training.
+    learning_rate : float, default=0.01
+        Adam step size.
+    acquisition : {"its", "ucb", "ei"}, default="its"
+        Acquisition function.
+    ucb_kappa : float, default=1.0
+        Weight of the standard deviation in ``"ucb"``.
+    encoding : {"auto", "path", "onehot"}, default="auto"
+        ``"auto"`` uses ``"path"`` when the search space offers it. Without a
+        search space the generic one-hot encoding is used.
+    n_candidates : int, default=100
+        Mutations of the best architectures in the candidate pool.
+    n_parents : int, default=10
+        Best architectures that are mutated.
+    n_random : int, default=10
+        Random architectures added to the pool.
+    n_startup_trials : int, default=10
+        Random trials before the predictor is used.
+    seed : int, optional
+        Seed of the weights, the pool and the acquisition draws.
+    search_space : SearchSpace, optional
+        Architecture-aware mutation and encodings.
+
+    Examples
+    --------
+    >>> import optuna
+    >>> sampler = BananasSampler(n_models=2, n_epochs=30, n_startup_trials=5, seed=0)
+    >>> study = optuna.create_study(sampler=sampler)
+    >>> study.optimize(lambda t: (t.suggest_int("x", 0, 20) - 7) ** 2, n_trials=12)
+    >>> len(study.trials)
+    12
+    """
+
+    def __init__(
+        self,
+        *,
+        n_models: int = 5,
+        hidden_size: int = 32,
+        n_layers: int = 3,
+        n_epochs: int = 150,
+        learning_rate: float = 0.01,
+        acquisition: str = "its",
+        ucb_kappa: float = 1.0,
+        encoding: str = "auto",
+        n_candidates: int = 100,
+        n_parents: int = 10,
+        n_random: int = 10,
+        n_startup_trials: int = 10,
+        seed: int | None = None,
+        search_space: SearchSpace | None = None,
+    ) -> None:
+        self._n_models = _check_int("n_models", n_models, 1)
+        self._hidden_size = _check_int("hidden_size", hidden_size, 1)
+        self._n_layers = _check_int("n_layers", n_layers, 1)
+        self._n_epochs = _check_int("n_epochs", n_epochs, 1)
+        self._learning_rate = _check_float("learning_rate", learning_rate)
+        self._acquisition = _check_choice("acquisition", acquisition, ("its", "ucb", "ei"))
+        self._ucb_kappa = _check_float("ucb_kappa", ucb_kappa)
+        self._encoding_name = _check_choice("encoding", encoding, ("auto", "path", "onehot"))
+        self._n_candidates = _check_int("n_candidates", n_candidates, 1)
+        self._n_parents = _check_int("n_parents", n_parents, 1)
+        self._n_random = _check_int("n_random", n_random, 0)
+        super().__init__(seed=seed, n_startup_trials=n_startup_trials, search_space=search_space)
+        if (
+            self._encoding_name == "path"
+            and search_space is not None
+            and "path" not in search_space.encodings
+        ):
+            raise ValueError(
+                f"encoding='path' needs a search space that offers it; "
+                f"{type(search_space).__name__} offers {list(search_space.encodings)}."
+            )
+
+    def _encoding(self) -> str:
+        space = self._search_space
+        if self._encoding_name == "auto":
+            return "path" if space is not None and "path" in space.encodings else "onehot"
+        return self._encoding_name
+
+    def _propose(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        domain: Domain,
+        history: History,
+        rng: np.random.Generator,
+    ) -> dict[str, Any]:
+        pool = candidate_pool(
+            domain,
+            history,
+            rng,
+            n_mutations=self._n_candidates,
+            n_parents=self._n_parents,
+            n_random=self._n_random,
+        )
+        if len(pool) == 1:
+            return pool[0]
+        with torch_single_thread():
+            pred = fit_predict_ensemble(
+                domain.encode_many(history.params),
+                history.scores,
+                domain.encode_many(pool),
+                n_models=self._n_models,
+                hidden_size=self._hidden_size,
+                n_layers=self._n_layers,
+                n_epochs=self._n_epochs,
+                learning_rate=self._learning_rate,
+                seed=self._trial_seed(trial, salt=1),
+            )
+        mean = pred.mean(axis=0)
+        std = pred.std(axis=0)
+        if self._acquisition == "its":
+            value = mean + std * rng.standard_normal(len(pool))
+        elif self._acquisition == "ucb":
+            value = mean + self._ucb_kappa * std
+        else:
+            best = float(np.max(history.scores))
+            safe = np.maximum(std, 1e-12)
+            z = (mean - best) / safe
+            value = (mean - best) * ndtr(z) + safe * np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
+        return pool[int(np.argmax(value))]
