@@ -245,7 +245,9 @@ class BaseNAS(BaseEstimator):
                 if cv.random_state is None:
                     cv = clone(cv).set_params(random_state=seed)
             return [(train, test) for train, test in cv.split(X, y)]
-        n_valid = max(1, int(round(self.validation_fraction * len(X))))
+        # At least two validation samples when the data allow it: scores such as R² are
+        # undefined on one sample, which would fail every candidate of a small data set.
+        n_valid = max(2 if len(X) >= 4 else 1, int(round(self.validation_fraction * len(X))))
         if n_valid >= len(X):
             raise ValueError(
                 f"validation_fraction={self.validation_fraction} leaves no training data "
