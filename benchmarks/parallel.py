@@ -1,0 +1,70 @@
+"""Trials per minute of a search with ``n_jobs=1`` and ``n_jobs=2`` on this machine.
+
+Both settings run the same search (random strategy, digits, MLP space) for a fixed
+number of trials; the time of the search alone (the fit minus the refit) gives
+trials per minute. The settings are interleaved and repeated, and medians are
+reported with the speed-up ratio. The loky worker processes are started once
+before measuring (a warm-up fit), as they are reused across fits.
+
+Usage::
+
+    python benchmarks/parallel.py [--trials 24] [--repeats 3] [--epochs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+from sklearn.datasets import load_digits
+
+from sknas import NASClassifier
+
+
+def trials_per_minute(n_jobs: int, n_trials: int, epochs: int, seed: int) -> float:
+    """Run one search and return its trials per minute (refit excluded)."""
+    X, y = load_digits(return_X_y=True)
+    clf = NASClassifier(
+        strategy="random",
+        n_trials=n_trials,
+        max_epochs=epochs,
+        patience=epochs,
+        pruner=None,
+        n_jobs=n_jobs,
+        random_state=seed,
+        device="cpu",
+    )
+    start = time.perf_counter()
+    clf.fit(X, y)
+    search_time = time.perf_counter() - start - clf.refit_time_
+    return 60.0 * clf.n_trials_ / search_time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=24)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=10)
+    args = parser.parse_args()
+
+    trials_per_minute(2, 4, 1, seed=0)  # start the worker processes once
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    for repeat in range(args.repeats):
+        for n_jobs in (1, 2):
+            rate = trials_per_minute(n_jobs, args.trials, args.epochs, seed=repeat)
+            rates[n_jobs].append(rate)
+            print(f"repeat {repeat}: n_jobs={n_jobs}: {rate:.1f} trials/min", flush=True)
+    one, two = statistics.median(rates[1]), statistics.median(rates[2])
+    print()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print(f"{'n_jobs':>8}{'trials/min (median)':>22}")
+    print(f"{1:>8}{one:>22.1f}")
+    print(f"{2:>8}{two:>22.1f}")
+    print(f"speed-up n_jobs=2 / n_jobs=1: {two / one:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
