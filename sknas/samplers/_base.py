@@ -372,6 +372,7 @@ def candidate_pool(
     n_mutations: int,
     n_parents: int,
     n_random: int,
+    neighbours: bool = False,
 ) -> list[dict[str, Any]]:
     """Unseen candidates: mutations of the best architectures plus random ones.
 
@@ -389,6 +390,9 @@ def candidate_pool(
         Number of best architectures to mutate.
     n_random : int
         Random architectures added.
+    neighbours : bool, default=False
+        Also add every neighbour (``space.neighbours``: one categorical
+        change) of each parent, when the domain has a search space.
 
     Returns
     -------
@@ -398,6 +402,11 @@ def candidate_pool(
     """
     order = np.argsort(-history.scores, kind="stable")[:n_parents]
     drawn: list[dict[str, Any]] = []
+    if neighbours and domain.space is not None:
+        space = domain.space
+        for parent in order:
+            arch = space.decode(history.params[int(parent)])
+            drawn.extend(domain.restrict(space.to_params(n)) for n in space.neighbours(arch))
     if len(order):
         per_parent = max(1, n_mutations // len(order))
         for parent in order:

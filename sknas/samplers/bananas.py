@@ -67,6 +67,9 @@ class BananasSampler(NASSamplerBase):
         Best architectures that are mutated.
     n_random : int, default=10
         Random architectures added to the pool.
+    neighbours : bool, default=True
+        Also put every unseen one-change neighbour of the parents in the pool
+        (``search_space.neighbours``; only with a search space).
     n_startup_trials : int, default=10
         Random trials before the predictor is used.
     seed : int, optional
@@ -98,6 +101,7 @@ class BananasSampler(NASSamplerBase):
         n_candidates: int = 100,
         n_parents: int = 10,
         n_random: int = 10,
+        neighbours: bool = True,
         n_startup_trials: int = 10,
         seed: int | None = None,
         search_space: SearchSpace | None = None,
@@ -113,6 +117,7 @@ class BananasSampler(NASSamplerBase):
         self._n_candidates = _check_int("n_candidates", n_candidates, 1)
         self._n_parents = _check_int("n_parents", n_parents, 1)
         self._n_random = _check_int("n_random", n_random, 0)
+        self._neighbours = bool(neighbours)
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, search_space=search_space)
         if (
             self._encoding_name == "path"
@@ -145,6 +150,7 @@ class BananasSampler(NASSamplerBase):
             n_mutations=self._n_candidates,
             n_parents=self._n_parents,
             n_random=self._n_random,
+            neighbours=self._neighbours,
         )
         if len(pool) == 1:
             return pool[0]

@@ -73,6 +73,9 @@ class GPBOSampler(NASSamplerBase):
         Best architectures that are mutated.
     n_random : int, default=50
         Random architectures in the pool.
+    neighbours : bool, default=True
+        Also put every unseen one-change neighbour of the parents in the pool
+        (``search_space.neighbours``; only with a search space).
     n_mc_samples : int, default=64
         Quasi-Monte-Carlo samples of the acquisition.
     fit_maxiter : int, default=20
@@ -102,6 +105,7 @@ class GPBOSampler(NASSamplerBase):
         n_candidates: int = 100,
         n_parents: int = 10,
         n_random: int = 50,
+        neighbours: bool = True,
         n_mc_samples: int = 64,
         fit_maxiter: int = 20,
         n_startup_trials: int = 10,
@@ -112,6 +116,7 @@ class GPBOSampler(NASSamplerBase):
         self._n_candidates = _check_int("n_candidates", n_candidates, 1)
         self._n_parents = _check_int("n_parents", n_parents, 1)
         self._n_random = _check_int("n_random", n_random, 0)
+        self._neighbours = bool(neighbours)
         self._n_mc_samples = _check_int("n_mc_samples", n_mc_samples, 1)
         self._fit_maxiter = _check_int("fit_maxiter", fit_maxiter, 1)
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, search_space=search_space)
@@ -140,6 +145,7 @@ class GPBOSampler(NASSamplerBase):
             n_mutations=self._n_candidates,
             n_parents=self._n_parents,
             n_random=self._n_random,
+            neighbours=self._neighbours,
         )
         if len(pool) == 1 or float(np.ptp(history.scores)) == 0.0:
             return pool[int(rng.integers(len(pool)))]
