@@ -1,7 +1,8 @@
 """Quality of the sknas strategies on NAS-Bench-201 (CIFAR-10).
 
-Protocol of ../shared/data/README.md: each strategy searches ``cifar10_valid_acc_12ep`` through the estimators' search
-loop (``sknas.benchmarks.run_benchmark``); after each query the incumbent is the
+Protocol of ../shared/data/README.md: each strategy searches
+``cifar10_valid_acc_12ep`` through the estimators' search loop
+(``sknas.benchmarks.run_benchmark``); after each query the incumbent is the
 architecture with the best validation accuracy so far, and its
 ``cifar10_test_acc_200ep`` is reported: mean and standard error over seeds at
 50 / 100 / 150 queries. The search never sees the test column.
