@@ -8,7 +8,8 @@ A model file is one zip archive with two members:
     JSON-representable parameters, the search space (registered name, or class
     path for a custom space, and its ``get_params()``), the best
     architecture's parameters, ``n_features_in_``, ``feature_names_in_``,
-    ``classes_``, ``n_outputs_``, the fitted input preprocessing (missing-value
+    ``classes_``, ``n_outputs_``, the image shape (for image input), the fitted
+    input preprocessing (missing-value
     fills, one-hot categories), the network's dtype, ``best_score_``,
     ``best_index_`` and ``cv_results_``.
 ``weights.pt``
@@ -170,6 +171,10 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         ),
         "classes": None if classes is None else _encode_array(classes),
         "n_outputs": int(estimator.n_outputs_),
+        "image_shape": (
+            None if getattr(estimator, "image_shape_", None) is None
+            else [int(v) for v in estimator.image_shape_]
+        ),
         "y_was_1d": bool(getattr(estimator, "_y_was_1d", True)),
         "preprocessing": estimator.preprocessor_.to_dict(),
         "network": {"dtype": str(dtype).replace("torch.", ""), "task": estimator._task},
@@ -372,6 +377,8 @@ def load(path: str | os.PathLike, *, search_space: SearchSpace | None = None) ->
         if estimator_class is NASRegressor:
             estimator._y_was_1d = bool(manifest["y_was_1d"])
         estimator.preprocessor_ = preprocessor
+        image_shape = manifest.get("image_shape")
+        estimator.image_shape_ = None if image_shape is None else tuple(image_shape)
         estimator.device_ = "cpu"
     except ModelFileError:
         raise

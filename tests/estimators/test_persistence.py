@@ -279,3 +279,22 @@ def test_code_in_the_weights_is_never_run(saved):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         sknas.load(tmp_path / "absent.sknas")
+
+
+def test_image_model_round_trip(tmp_path):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    from sknas.spaces import NB201Space
+
+    images = X.reshape(-1, 1, 8, 8)[:60]
+    space = NB201Space(cells_per_stage=1, channels=4)
+    model = NASClassifier(search_space=space, n_trials=1, max_epochs=1, random_state=0,
+                          device="cpu")
+    model.fit(images, y[:60])
+    loaded, path = _roundtrip(model, tmp_path)
+    assert loaded.image_shape_ == model.image_shape_ == (1, 8, 8)
+    assert type(loaded.search_space_) is type(model.search_space_)
+    np.testing.assert_array_equal(loaded.predict_proba(images), model.predict_proba(images))
+    with pytest.raises(ValueError, match="images of shape"):
+        loaded.predict(images[:, :, :4, :4])
