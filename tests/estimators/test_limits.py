@@ -41,9 +41,11 @@ class FlakySpace(MLPSpace):
     error: BaseException = RuntimeError("boom")
     built: list = []
     failing_alive_at_build: list = []
+    layers_built: list = []
 
     def build_module(self, arch, n_features_in, n_outputs):
         cls = type(self)
+        cls.layers_built.append(arch.params["n_layers"])
         cls.failing_alive_at_build.append(sum(isinstance(r(), _Raising) for r in cls.built))
         module = super().build_module(arch, n_features_in, n_outputs)
         if arch.params["n_layers"] > 1:
@@ -54,7 +56,9 @@ class FlakySpace(MLPSpace):
 
 def _flaky(error: BaseException) -> type[FlakySpace]:
     return type(
-        "Flaky", (FlakySpace,), {"error": error, "built": [], "failing_alive_at_build": []}
+        "Flaky",
+        (FlakySpace,),
+        {"error": error, "built": [], "failing_alive_at_build": [], "layers_built": []},
     )
 
 
@@ -125,8 +129,9 @@ def test_error_score_raise_stops_at_the_first_failure(iris):
     space = space_class(max_layers=3)
     with pytest.raises(RuntimeError, match="cannot train deep networks"):
         NASClassifier(search_space=space, n_trials=30, error_score="raise", **FAST).fit(X, y)
-    deep = [ref for ref in space_class.built]
-    assert len(deep) < 30  # stopped early, at the first deep network
+    layers = space_class.layers_built
+    # The search stopped at the first deep (failing) network; the ones before it were fine.
+    assert layers[-1] > 1 and all(n == 1 for n in layers[:-1])
 
 
 def test_error_score_number_is_the_failed_score(iris):
