@@ -151,6 +151,7 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
     params = estimator.get_params(deep=False)
     kept = {name: value for name, value in params.items() if _is_json(value)}
     classes = getattr(estimator, "classes_", None)
+    image_shape = getattr(estimator, "image_shape_", None)
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -171,10 +172,7 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         ),
         "classes": None if classes is None else _encode_array(classes),
         "n_outputs": int(estimator.n_outputs_),
-        "image_shape": (
-            None if getattr(estimator, "image_shape_", None) is None
-            else [int(v) for v in estimator.image_shape_]
-        ),
+        "image_shape": None if image_shape is None else [int(v) for v in image_shape],
         "y_was_1d": bool(getattr(estimator, "_y_was_1d", True)),
         "preprocessing": estimator.preprocessor_.to_dict(),
         "network": {"dtype": str(dtype).replace("torch.", ""), "task": estimator._task},
