@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from numbers import Integral, Real
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -504,6 +505,26 @@ class BaseNAS(BaseEstimator):
             self.cv_results_["state"] == "COMPLETE", self.cv_results_["mean_test_score"], -np.inf
         )
         return int(np.nanargmax(scores))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the fitted model to ``path``: weights plus a JSON description.
+
+        The file is a zip archive holding ``model.json`` and ``weights.pt``
+        (a ``state_dict``, readable with ``torch.load(..., weights_only=True)``);
+        :func:`sknas.load` rebuilds the estimator from it without unpickling code.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write (replaced atomically if it exists).
+
+        Returns
+        -------
+        Path
+        """
+        from sknas._persistence import save_model
+
+        return save_model(self, path)
 
     # -- prediction ------------------------------------------------------------------
     def _check_refitted(self, method: str) -> Any:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -158,26 +156,6 @@ class NASClassifier(ClassifierMixin, BaseNAS):
                 f"y contains only the class {self.classes_[0]!r}."
             )
         return encoder.transform(y).astype(np.int64), len(self.classes_)
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the fitted model to ``path``: weights plus a JSON description.
-
-        The file is a zip archive holding ``model.json`` and ``weights.pt``
-        (a ``state_dict``, readable with ``torch.load(..., weights_only=True)``);
-        :func:`sknas.load` rebuilds the estimator from it without unpickling code.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write (replaced atomically if it exists).
-
-        Returns
-        -------
-        Path
-        """
-        from sknas._persistence import save_model
-
-        return save_model(self, path)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of the best network.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -119,26 +117,6 @@ class NASRegressor(RegressorMixin, BaseNAS):
         if not np.isfinite(y2).all():
             raise ValueError("Target y contains values too large for float32.")
         return y2, y2.shape[1]
-
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the fitted model to ``path``: weights plus a JSON description.
-
-        The file is a zip archive holding ``model.json`` and ``weights.pt``
-        (a ``state_dict``, readable with ``torch.load(..., weights_only=True)``);
-        :func:`sknas.load` rebuilds the estimator from it without unpickling code.
-
-        Parameters
-        ----------
-        path : str or path-like
-            Where to write (replaced atomically if it exists).
-
-        Returns
-        -------
-        Path
-        """
-        from sknas._persistence import save_model
-
-        return save_model(self, path)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets of the best network.
