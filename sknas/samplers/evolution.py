@@ -33,12 +33,13 @@ class RegularizedEvolutionSampler(NASSamplerBase):
 
     Parameters
     ----------
-    population_size : int, default=10
+    population_size : int, default=20
         Number of most recent finished trials that form the population.
-    sample_size : int, default=3
+    sample_size : int, default=5
         Tournament size.
     n_startup_trials : int, optional
-        Random trials before evolution starts; defaults to ``population_size``.
+        Random trials before evolution starts (default 10); None means
+        ``population_size``. Evolution starts on a partial population.
     max_retries : int, default=20
         Mutations tried to find a child not yet evaluated.
     seed : int, optional
@@ -59,9 +60,9 @@ class RegularizedEvolutionSampler(NASSamplerBase):
     def __init__(
         self,
         *,
-        population_size: int = 10,
-        sample_size: int = 3,
-        n_startup_trials: int | None = None,
+        population_size: int = 20,
+        sample_size: int = 5,
+        n_startup_trials: int | None = 10,
         max_retries: int = 20,
         seed: int | None = None,
         search_space: SearchSpace | None = None,
