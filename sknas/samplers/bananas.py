@@ -50,7 +50,7 @@ class BananasSampler(NASSamplerBase):
         Width of each hidden layer.
     n_layers : int, default=3
         Hidden layers of each member.
-    n_epochs : int, default=150
+    n_epochs : int, default=100
         Full-batch Adam steps per training.
     learning_rate : float, default=0.01
         Adam step size.
@@ -93,7 +93,7 @@ class BananasSampler(NASSamplerBase):
         n_models: int = 5,
         hidden_size: int = 32,
         n_layers: int = 3,
-        n_epochs: int = 150,
+        n_epochs: int = 100,
         learning_rate: float = 0.01,
         acquisition: str = "its",
         ucb_kappa: float = 1.0,
