@@ -25,6 +25,8 @@ ARCH_KEY_ATTR = "architecture"
 FAIL_REASON_ATTR = "fail_reason"
 DUPLICATE_ATTR = "duplicate_of"
 
+_STARTED_STATES = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
 Objective = Callable[[optuna.Trial, Architecture], "float | Sequence[float]"]
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
 
@@ -128,7 +130,8 @@ def run_search(
                 warnings.simplefilter("ignore")
                 fail_stale_trials(study)
         if max_study_trials is not None:
-            if len(study.get_trials(deepcopy=False)) >= max_study_trials:
+            started = study.get_trials(deepcopy=False, states=_STARTED_STATES)
+            if len(started) >= max_study_trials:
                 break
             done.update(_completed_by_key(study))
         with warnings.catch_warnings():

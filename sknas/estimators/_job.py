@@ -130,6 +130,7 @@ class SearchJob:
             result = evaluator.evaluate(arch, X, y, trial, seed=seed)
             trial.set_user_attr("split_scores", result.split_scores)
             trial.set_user_attr("best_epochs", result.best_epochs)
+            trial.set_user_attr("valid_loss", result.valid_loss)
             trial.set_user_attr("n_parameters", result.n_parameters)
             trial.set_user_attr("fit_time", result.fit_time)
             if not np.isfinite(result.score):

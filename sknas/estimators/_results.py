@@ -43,7 +43,7 @@ def build_cv_results(
     dict of str to ndarray or list
         ``params``, ``param_<name>``, ``mean_test_score``, ``std_test_score``,
         ``split<k>_test_score``, ``rank_test_score``, ``mean_fit_time``,
-        ``state``, ``n_parameters``, ``n_epochs``, ``architecture``,
+        ``state``, ``n_parameters``, ``mean_valid_loss``, ``n_epochs``, ``architecture``,
         ``fail_reason`` and ``trial_number``; pruned trials score NaN.
     """
     n = len(trials)
@@ -83,6 +83,9 @@ def build_cv_results(
     results["state"] = np.array([t.state.name for t in trials], dtype=object)
     results["n_parameters"] = np.array(
         [int(t.user_attrs.get("n_parameters", -1)) for t in trials]
+    )
+    results["mean_valid_loss"] = np.array(
+        [float(t.user_attrs.get("valid_loss", np.nan)) for t in trials]
     )
     results["n_epochs"] = np.array(
         [int(np.median(t.user_attrs.get("best_epochs", [0]))) for t in trials]

@@ -422,6 +422,9 @@ class BaseNAS(BaseEstimator):
                 direction="maximize",
                 load_if_exists=True,
             )
+            if not study.trials:
+                for params in space.initial_params():
+                    study.enqueue_trial(params, user_attrs={"initial": True})
             if spec is not None and self.storage is not None:
                 publish_job(study, job)
             n_done = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
@@ -501,10 +504,13 @@ class BaseNAS(BaseEstimator):
                     f"The callable given as refit chose trial {index}, which did not complete."
                 )
             return int(index)
-        scores = np.where(
-            self.cv_results_["state"] == "COMPLETE", self.cv_results_["mean_test_score"], -np.inf
-        )
-        return int(np.nanargmax(scores))
+        results = self.cv_results_
+        scores = np.where(results["state"] == "COMPLETE", results["mean_test_score"], -np.inf)
+        scores = np.where(np.isnan(scores), -np.inf, scores)
+        # Equal scores are common on small validation sets: prefer the lower loss.
+        tied = np.flatnonzero(scores == scores.max())
+        losses = np.nan_to_num(results["mean_valid_loss"][tied], nan=np.inf)
+        return int(tied[np.argmin(losses)])
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted model to ``path``: weights plus a JSON description.

@@ -36,7 +36,10 @@ class EvaluationResult:
     split_scores : list of float
         Validation score of each split.
     best_epochs : list of int
-        Epoch (1-based) of the best validation score in each split.
+        Epoch (1-based) of the best validation score in each split (among
+        epochs with equal scores, the one with the lowest validation loss).
+    valid_loss : float
+        Mean validation loss at those epochs; breaks ties between candidates.
     n_parameters : int
         Trainable parameters of the network.
     fit_time : float
@@ -48,6 +51,7 @@ class EvaluationResult:
     score: float
     split_scores: list[float] = field(default_factory=list)
     best_epochs: list[int] = field(default_factory=list)
+    valid_loss: float = float("nan")
     n_parameters: int = 0
     fit_time: float = 0.0
     timed_out: bool = False
@@ -302,6 +306,7 @@ class TrainingEvaluator:
         deadline = None if self.candidate_timeout is None else start + self.candidate_timeout
         scores: list[float] = []
         best_epochs: list[int] = []
+        losses: list[float] = []
         n_parameters = 0
         timed_out = False
         for index, (train, valid) in enumerate(self.splits):
@@ -317,9 +322,9 @@ class TrainingEvaluator:
                     trial.set_user_attr("n_parameters", exc.n_parameters)
                 raise optuna.TrialPruned(str(exc)) from None
             timed_out = timed_out or bool(history[-1].get("candidate_timeout", False))
-            valid_scores = history[:, "valid_score"]
-            best = int(np.nanargmax(valid_scores)) if np.isfinite(valid_scores).any() else 0
-            scores.append(float(valid_scores[best]))
+            best, loss = _best_epoch(history)
+            scores.append(float(history[best]["valid_score"]))
+            losses.append(loss)
             best_epochs.append(best + 1)
         if timed_out and trial is not None:
             trial.set_user_attr("candidate_timed_out", True)
@@ -330,6 +335,7 @@ class TrainingEvaluator:
             n_parameters=int(n_parameters),
             fit_time=time.perf_counter() - start,
             timed_out=timed_out,
+            valid_loss=float(np.mean(losses)),
         )
 
     def _train_split(
@@ -382,6 +388,18 @@ class TrainingEvaluator:
             # which other rows are predicted with it.
             net.module_.double()
         return net
+
+
+def _best_epoch(history: Any) -> tuple[int, float]:
+    """Index of the epoch with the best validation score, ties broken by validation loss."""
+    scores = np.asarray(history[:, "valid_score"], dtype=float)
+    losses = np.asarray(history[:, "valid_loss"], dtype=float)
+    if not np.isfinite(scores).any():
+        return 0, float("nan")
+    tied = np.flatnonzero(scores == np.nanmax(scores))
+    finite = tied[np.isfinite(losses[tied])]
+    best = int(finite[np.argmin(losses[finite])]) if len(finite) else int(tied[0])
+    return best, float(losses[best])
 
 
 @contextmanager

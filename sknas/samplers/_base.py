@@ -373,6 +373,7 @@ def candidate_pool(
     n_parents: int,
     n_random: int,
     neighbours: bool = False,
+    max_changes: int = 2,
 ) -> list[dict[str, Any]]:
     """Unseen candidates: mutations of the best architectures plus random ones.
 
@@ -393,6 +394,9 @@ def candidate_pool(
     neighbours : bool, default=False
         Also add every neighbour (``space.neighbours``: one categorical
         change) of each parent, when the domain has a search space.
+    max_changes : int, default=2
+        Mutations make 1 to ``max_changes`` successive changes (with 2: one
+        change for two mutations in three, two changes for the third).
 
     Returns
     -------
@@ -407,12 +411,13 @@ def candidate_pool(
         for parent in order:
             arch = space.decode(history.params[int(parent)])
             drawn.extend(domain.restrict(space.to_params(n)) for n in space.neighbours(arch))
+    pattern = (1, 1, 2) if max_changes <= 2 else tuple(range(1, max_changes + 1))
     if len(order):
         per_parent = max(1, n_mutations // len(order))
         for parent in order:
             base = history.params[int(parent)]
             for i in range(per_parent):
-                drawn.append(domain.mutate(base, rng, n_changes=1 + (i % 3 == 2)))
+                drawn.append(domain.mutate(base, rng, n_changes=pattern[i % len(pattern)]))
     drawn.extend(domain.sample(rng) for _ in range(n_random))
     pool = unseen(domain, drawn, history.seen)
     for _ in range(20):

@@ -70,6 +70,8 @@ class BananasSampler(NASSamplerBase):
     neighbours : bool, default=True
         Also put every unseen one-change neighbour of the parents in the pool
         (``search_space.neighbours``; only with a search space).
+    max_changes : int, default=2
+        Mutations in the pool make 1 to ``max_changes`` changes.
     n_startup_trials : int, default=10
         Random trials before the predictor is used.
     seed : int, optional
@@ -102,6 +104,7 @@ class BananasSampler(NASSamplerBase):
         n_parents: int = 10,
         n_random: int = 10,
         neighbours: bool = True,
+        max_changes: int = 2,
         n_startup_trials: int = 10,
         seed: int | None = None,
         search_space: SearchSpace | None = None,
@@ -118,6 +121,7 @@ class BananasSampler(NASSamplerBase):
         self._n_parents = _check_int("n_parents", n_parents, 1)
         self._n_random = _check_int("n_random", n_random, 0)
         self._neighbours = bool(neighbours)
+        self._max_changes = _check_int("max_changes", max_changes, 1)
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, search_space=search_space)
         if (
             self._encoding_name == "path"
@@ -151,6 +155,7 @@ class BananasSampler(NASSamplerBase):
             n_parents=self._n_parents,
             n_random=self._n_random,
             neighbours=self._neighbours,
+            max_changes=self._max_changes,
         )
         if len(pool) == 1:
             return pool[0]

@@ -110,6 +110,15 @@ class SearchSpace(BaseEstimator):
         """Build the PyTorch module of ``arch`` (the only method that imports torch)."""
         raise NotImplementedError
 
+    def initial_params(self) -> list[dict[str, Any]]:
+        """Parameter dicts of well-known networks to evaluate first (none by default).
+
+        Estimators enqueue these as the first trials of a new study, so that a
+        short search starts from a network known to work rather than from
+        random draws alone.
+        """
+        return []
+
     def to_params(self, arch: Architecture) -> dict[str, Any]:
         """Inverse of :meth:`decode`: the full parameter dict of ``arch``."""
         return arch.params

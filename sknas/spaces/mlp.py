@@ -36,13 +36,13 @@ class MLPSpace(SearchSpace):
 
     Parameters
     ----------
-    max_layers : int, default=4
+    max_layers : int, default=3
         Largest number of hidden layers; at least one layer is always used.
     widths : sequence of int, default=(16, 32, 64, 128, 256, 512)
         Widths a hidden layer may take.
-    activations : sequence of str, default=("relu", "gelu", "silu", "tanh", "leaky_relu", "elu")
-        Activation functions to choose from.
-    dropouts : sequence of float, default=(0.0, 0.1, 0.2, 0.3, 0.5)
+    activations : sequence of str, default=("relu", "gelu", "silu", "tanh")
+        Activation functions to choose from (also available: "leaky_relu", "elu").
+    dropouts : sequence of float, default=(0.0, 0.1, 0.2, 0.3)
         Dropout rates to choose from.
     norms : sequence of str, default=("none", "batch", "layer")
         Normalisation after each linear layer.
@@ -54,8 +54,8 @@ class MLPSpace(SearchSpace):
         Weight-decay range, searched on a log scale.
     batch_sizes : sequence of int, default=(32, 64, 128, 256)
         Mini-batch sizes to choose from.
-    optimizers : sequence of str, default=("adam", "adamw", "sgd")
-        Optimisers to choose from (SGD uses Nesterov momentum 0.9).
+    optimizers : sequence of str, default=("adam", "adamw")
+        Optimisers to choose from (also available: "sgd", with Nesterov momentum 0.9).
 
     Examples
     --------
@@ -75,16 +75,16 @@ class MLPSpace(SearchSpace):
 
     def __init__(
         self,
-        max_layers: int = 4,
+        max_layers: int = 3,
         widths: Sequence[int] = (16, 32, 64, 128, 256, 512),
-        activations: Sequence[str] = ACTIVATIONS,
-        dropouts: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.5),
+        activations: Sequence[str] = ("relu", "gelu", "silu", "tanh"),
+        dropouts: Sequence[float] = (0.0, 0.1, 0.2, 0.3),
         norms: Sequence[str] = NORMS,
         residual: Sequence[bool] = (False, True),
         lr_range: tuple[float, float] = (1e-4, 3e-2),
         weight_decay_range: tuple[float, float] = (1e-6, 1e-2),
         batch_sizes: Sequence[int] = (32, 64, 128, 256),
-        optimizers: Sequence[str] = OPTIMIZERS,
+        optimizers: Sequence[str] = ("adam", "adamw"),
     ) -> None:
         self.max_layers = max_layers
         self.widths = widths
@@ -189,6 +189,43 @@ class MLPSpace(SearchSpace):
         return Architecture.from_params(
             self.name, params, canonical=canonical, description=description
         )
+
+    def initial_params(self) -> list[dict[str, Any]]:
+        """A conventional MLP to try first, within this space's choices.
+
+        Two hidden layers of width 256, ReLU, no dropout or normalisation,
+        Adam with learning rate 1e-3, weight decay 1e-5 and batch size 128 —
+        each replaced by the nearest choice the space offers.
+        """
+        dists = self.distributions()
+
+        def pick(name: str, preferred: Any) -> Any:
+            dist = dists[name]
+            if isinstance(dist, CategoricalDistribution):
+                choices = list(dist.choices)
+                if preferred in choices:
+                    return preferred
+                numeric = [c for c in choices if isinstance(c, (int, float))]
+                if len(numeric) == len(choices):
+                    return min(numeric, key=lambda c: abs(float(c) - float(preferred)))
+                return choices[0]
+            assert isinstance(dist, (IntDistribution, FloatDistribution))
+            return type(preferred)(min(max(preferred, dist.low), dist.high))
+
+        params: dict[str, Any] = {"n_layers": pick("n_layers", 2)}
+        for i in range(self.max_layers):
+            params[f"units_{i}"] = pick(f"units_{i}", 256)
+        params.update(
+            activation=pick("activation", "relu"),
+            dropout=pick("dropout", 0.0),
+            norm=pick("norm", "none"),
+            residual=pick("residual", False),
+            lr=pick("lr", 1e-3),
+            weight_decay=pick("weight_decay", 1e-5),
+            batch_size=pick("batch_size", 128),
+            optimizer=pick("optimizer", "adam"),
+        )
+        return [params]
 
     def layer_widths(self, arch: Architecture) -> list[int]:
         """Widths of the hidden layers that ``arch`` actually uses."""

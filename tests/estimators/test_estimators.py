@@ -276,3 +276,10 @@ def test_failing_candidates_do_not_end_the_search(iris):
     assert all("cannot build deep networks" in r for r in reasons)
     assert np.isnan(clf.cv_results_["mean_test_score"][states == "FAIL"]).all()
     assert clf.best_architecture_.params["n_layers"] == 1
+
+
+def test_first_trial_is_the_spaces_initial_network(fitted_classifier):
+    space = fitted_classifier.search_space_
+    first = fitted_classifier.study_.trials[0]
+    assert first.params == space.initial_params()[0]
+    assert first.user_attrs["initial"] is True

@@ -105,7 +105,7 @@ def test_file_layout_is_json_and_plain_weights(iris_model, tmp_path):
     assert manifest["sknas_version"] == sknas.__version__
     assert manifest["estimator"] == "NASClassifier"
     assert manifest["search_space"]["name"] == "mlp"
-    assert manifest["search_space"]["params"]["max_layers"] == 4
+    assert manifest["search_space"]["params"]["max_layers"] == MLPSpace().max_layers
     assert manifest["classes"]["values"] == ["setosa", "versicolor", "virginica"]
     assert manifest["n_outputs"] == 3 and manifest["n_features_in"] == 4
     assert manifest["architecture"]["params"] == model.best_params_

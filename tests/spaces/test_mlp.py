@@ -59,3 +59,15 @@ def test_training_config():
 def test_bad_configuration_is_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MLPSpace(**kwargs).distributions()
+
+
+def test_initial_params_stay_inside_the_space():
+    space = MLPSpace()
+    (params,) = space.initial_params()
+    assert "2 hidden layers [256-256], relu" in str(space.decode(params))
+    narrow = MLPSpace(max_layers=1, widths=(8, 300), batch_sizes=(32,), lr_range=(1e-2, 3e-2),
+                      activations=("tanh",), optimizers=("sgd",))
+    (params,) = narrow.initial_params()
+    narrow.check_params(params)
+    assert params["units_0"] == 300 and params["batch_size"] == 32 and params["lr"] == 1e-2
+    assert params["activation"] == "tanh" and params["optimizer"] == "sgd"
