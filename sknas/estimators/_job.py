@@ -116,6 +116,7 @@ class SearchJob:
         evaluator = estimator._make_evaluator(
             space, self.n_outputs, self.splits, self.device
         )
+        evaluator.search_deadline = self.deadline
         study.sampler = make_sampler(
             estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space
         )

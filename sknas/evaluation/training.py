@@ -109,6 +109,12 @@ class TrainingEvaluator:
         Seconds of training per candidate (all splits together); training stops
         at the end of the epoch in which they run out, and the candidate is
         scored on its best epoch so far.
+
+    Attributes
+    ----------
+    search_deadline : float or None
+        ``time.time()`` at which the whole search ends; a candidate still
+        training then stops after its current epoch, like ``candidate_timeout``.
     """
 
     def __init__(
@@ -137,6 +143,7 @@ class TrainingEvaluator:
         self.n_threads = n_threads
         self.max_parameters = max_parameters
         self.candidate_timeout = candidate_timeout
+        self.search_deadline: float | None = None
 
     # -- building ------------------------------------------------------------------
     def training_config(self, arch: Architecture) -> dict[str, Any]:
@@ -304,6 +311,11 @@ class TrainingEvaluator:
 
         start = time.perf_counter()
         deadline = None if self.candidate_timeout is None else start + self.candidate_timeout
+        if self.search_deadline is not None:
+            # The search's own timeout also ends the candidate in progress (after
+            # its current epoch), which is then scored on its best epoch so far.
+            search_end = start + max(0.0, self.search_deadline - time.time())
+            deadline = search_end if deadline is None else min(deadline, search_end)
         scores: list[float] = []
         best_epochs: list[int] = []
         losses: list[float] = []
