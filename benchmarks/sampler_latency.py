@@ -85,9 +85,7 @@ def main() -> None:
         ratio = medians[-1] / medians[0] if medians[0] > 0 else float("nan")
         goal = GOALS_MS.get(strategy)
         verdict = (
-            ""
-            if goal is None
-            else f"< {goal:g} ms: {'met' if medians[-1] < goal else 'MISSED'}"
+            "" if goal is None else f"< {goal:g} ms: {'met' if medians[-1] < goal else 'MISSED'}"
         )
         cells = " | ".join(f"{m:.1f}" for m in medians)
         print(f"| {strategy} | {cells} | {ratio:.2f} | {verdict} |", flush=True)
