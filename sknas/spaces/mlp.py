@@ -48,7 +48,7 @@ class MLPSpace(SearchSpace):
         Normalisation after each linear layer.
     residual : sequence of bool, default=(False, True)
         Whether skip connections may be used.
-    lr_range : tuple of float, default=(1e-4, 3e-2)
+    lr_range : tuple of float, default=(1e-4, 1e-2)
         Learning-rate range, searched on a log scale.
     weight_decay_range : tuple of float, default=(1e-6, 1e-2)
         Weight-decay range, searched on a log scale.
@@ -81,7 +81,7 @@ class MLPSpace(SearchSpace):
         dropouts: Sequence[float] = (0.0, 0.1, 0.2, 0.3),
         norms: Sequence[str] = NORMS,
         residual: Sequence[bool] = (False, True),
-        lr_range: tuple[float, float] = (1e-4, 3e-2),
+        lr_range: tuple[float, float] = (1e-4, 1e-2),
         weight_decay_range: tuple[float, float] = (1e-6, 1e-2),
         batch_sizes: Sequence[int] = (32, 64, 128, 256),
         optimizers: Sequence[str] = ("adam", "adamw"),
