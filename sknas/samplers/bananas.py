@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,10 +33,14 @@ class BananasSampler(NASSamplerBase):
 
     For each proposal an ensemble of ``n_models`` small MLPs is trained on the
     encodings of the finished trials (path encoding when the search space
-    offers it, one-hot otherwise). A pool of candidates not yet evaluated is
-    built by mutating the ``n_parents`` best architectures (``n_candidates``
-    mutations in all, one or two changes each) plus ``n_random`` random ones;
-    the candidate with the best acquisition value is proposed:
+    offers it, one-hot otherwise) and scores a pool of candidates not yet
+    evaluated. When the search space can enumerate itself
+    (``all_architectures()``) with at most ``max_pool_size`` members, the pool
+    is the whole space minus the architectures already finished or running;
+    otherwise it is built by mutating the ``n_parents`` best architectures
+    (``n_candidates`` mutations in all, one or two changes each) plus
+    ``n_random`` random ones. The candidate with the best acquisition value is
+    proposed:
 
     * ``"its"`` (independent Thompson sampling, the default): one draw per
       candidate from a Gaussian with the ensemble's mean and standard deviation;
@@ -61,8 +66,17 @@ class BananasSampler(NASSamplerBase):
     encoding : {"auto", "path", "onehot"}, default="auto"
         ``"auto"`` uses ``"path"`` when the search space offers it. Without a
         search space the generic one-hot encoding is used.
+    candidate_pool : {"auto", "full", "mutation"}, default="auto"
+        ``"full"``: score every architecture of the search space not yet
+        evaluated (needs a search space with ``all_architectures()``; its
+        encodings are computed once and kept by the sampler). ``"mutation"``:
+        the mutation pool below. ``"auto"``: ``"full"`` when the search space
+        enumerates itself in at most ``max_pool_size`` architectures,
+        ``"mutation"`` otherwise (and without a search space).
+    max_pool_size : int, default=20000
+        Largest space that ``"auto"`` scores completely.
     n_candidates : int, default=100
-        Mutations of the best architectures in the candidate pool.
+        Mutations of the best architectures in the mutation pool.
     n_parents : int, default=10
         Best architectures that are mutated.
     n_random : int, default=10
@@ -103,6 +117,8 @@ class BananasSampler(NASSamplerBase):
         n_candidates: int = 100,
         n_parents: int = 10,
         n_random: int = 10,
+        candidate_pool: str = "auto",
+        max_pool_size: int = 20000,
         neighbours: bool = True,
         max_changes: int = 2,
         n_startup_trials: int = 10,
@@ -122,6 +138,11 @@ class BananasSampler(NASSamplerBase):
         self._n_random = _check_int("n_random", n_random, 0)
         self._neighbours = bool(neighbours)
         self._max_changes = _check_int("max_changes", max_changes, 1)
+        self._candidate_pool = _check_choice(
+            "candidate_pool", candidate_pool, ("auto", "full", "mutation")
+        )
+        self._max_pool_size = _check_int("max_pool_size", max_pool_size, 1)
+        self._full_cache: _FullPool | None = None
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, search_space=search_space)
         if (
             self._encoding_name == "path"
@@ -132,6 +153,44 @@ class BananasSampler(NASSamplerBase):
                 f"encoding='path' needs a search space that offers it; "
                 f"{type(search_space).__name__} offers {list(search_space.encodings)}."
             )
+        if self._candidate_pool == "full" and not _enumerable(search_space):
+            raise ValueError(
+                "candidate_pool='full' needs a search space with all_architectures(); "
+                f"got {type(search_space).__name__ if search_space is not None else None}."
+            )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_full_cache"] = None  # a pure function of the space, rebuilt on demand
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("_candidate_pool", "auto")
+        state.setdefault("_max_pool_size", 20000)
+        state.setdefault("_full_cache", None)
+        super().__setstate__(state)
+
+    def _full_pool(self, domain: Domain) -> _FullPool | None:
+        """Every architecture of the space with its encoding, or None (mutation pool)."""
+        space = domain.space
+        if self._candidate_pool == "mutation" or space is None or not _enumerable(space):
+            return None
+        cache = self._full_cache
+        if cache is not None and cache.space is space and cache.encoding == domain.encoding:
+            return cache if cache.params else None
+        limit = None if self._candidate_pool == "full" else self._max_pool_size + 1
+        archs = list(itertools.islice(space.all_architectures(), limit))
+        if limit is not None and len(archs) >= limit:
+            archs = []  # too large for "auto": remember the answer, use the mutation pool
+        params = [domain.restrict(space.to_params(a)) for a in archs]
+        index = {a.key(): i for i, a in enumerate(archs)}
+        X = (
+            np.stack([np.asarray(space.encode(a, domain.encoding), dtype=float) for a in archs])
+            if archs
+            else np.zeros((0, 0))
+        )
+        self._full_cache = _FullPool(space, domain.encoding, params, index, X)
+        return self._full_cache if params else None
 
     def _encoding(self) -> str:
         space = self._search_space
@@ -147,23 +206,37 @@ class BananasSampler(NASSamplerBase):
         history: History,
         rng: np.random.Generator,
     ) -> dict[str, Any]:
-        pool = candidate_pool(
-            domain,
-            history,
-            rng,
-            n_mutations=self._n_candidates,
-            n_parents=self._n_parents,
-            n_random=self._n_random,
-            neighbours=self._neighbours,
-            max_changes=self._max_changes,
-        )
+        full = self._full_pool(domain)
+        if full is not None:
+            keep = np.ones(len(full.params), dtype=bool)
+            for key in history.seen:
+                i = full.index.get(key)
+                if i is not None:
+                    keep[i] = False
+            rows = np.flatnonzero(keep)
+            pool = [full.params[int(i)] for i in rows] if len(rows) else [domain.sample(rng)]
+            X_pool = full.X[rows] if len(rows) else domain.encode_many(pool)
+        else:
+            pool = candidate_pool(
+                domain,
+                history,
+                rng,
+                n_mutations=self._n_candidates,
+                n_parents=self._n_parents,
+                n_random=self._n_random,
+                neighbours=self._neighbours,
+                max_changes=self._max_changes,
+            )
+            X_pool = None
         if len(pool) == 1:
             return pool[0]
+        if X_pool is None:
+            X_pool = domain.encode_many(pool)
         with torch_single_thread():
             pred = fit_predict_ensemble(
                 domain.encode_many(history.params),
                 history.scores,
-                domain.encode_many(pool),
+                X_pool,
                 n_models=self._n_models,
                 hidden_size=self._hidden_size,
                 n_layers=self._n_layers,
@@ -183,3 +256,25 @@ class BananasSampler(NASSamplerBase):
             z = (mean - best) / safe
             value = (mean - best) * ndtr(z) + safe * np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
         return pool[int(np.argmax(value))]
+
+
+class _FullPool:
+    """The enumerated space: parameter sets, their row by key, their encodings."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        encoding: str,
+        params: list[dict[str, Any]],
+        index: dict[Any, int],
+        X: np.ndarray,
+    ) -> None:
+        self.space = space
+        self.encoding = encoding
+        self.params = params
+        self.index = index
+        self.X = X
+
+
+def _enumerable(space: SearchSpace | None) -> bool:
+    return space is not None and callable(getattr(space, "all_architectures", None))

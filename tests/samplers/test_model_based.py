@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import pickle
+from typing import Any
+
 import optuna
 import pytest
 
+import sknas.samplers.bananas as bananas_module
 from sknas._search import run_search
 from sknas.samplers import BananasSampler, GPBOSampler
 from sknas.spaces.nb201 import NB201Space
@@ -79,3 +84,74 @@ def test_gp_kernel_on_encodings_and_mixed_spaces() -> None:
         n_trials=6,
     )
     assert len(study.trials) == 6
+
+
+class EnumerableToySpace(ToySpace):
+    """:class:`ToySpace` that can list its 1,024 architectures."""
+
+    def all_architectures(self) -> Any:
+        for letters in itertools.product("abcd", repeat=5):
+            yield self.decode({f"c{i}": letter for i, letter in enumerate(letters)})
+
+
+def _bananas_pool_sizes(monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> tuple[Any, list[int]]:
+    sizes: list[int] = []
+    original = bananas_module.fit_predict_ensemble
+
+    def spy(X: Any, y: Any, X_new: Any, **kw: Any) -> Any:
+        sizes.append(len(X_new))
+        return original(X, y, X_new, **kw)
+
+    monkeypatch.setattr(bananas_module, "fit_predict_ensemble", spy)
+    space = kwargs.pop("search_space")
+    sampler = BananasSampler(
+        n_models=2, n_epochs=20, n_startup_trials=3, **kwargs, search_space=space
+    )
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    run_search(study, space, lambda t, a: toy_value(a.params), n_trials=8)
+    return study, sizes
+
+
+@pytest.mark.parametrize("candidate_pool", ["auto", "full"])
+def test_bananas_scores_the_whole_enumerable_space(
+    monkeypatch: pytest.MonkeyPatch, candidate_pool: str
+) -> None:
+    study, sizes = _bananas_pool_sizes(
+        monkeypatch, candidate_pool=candidate_pool, seed=0, search_space=EnumerableToySpace()
+    )
+    # every architecture not yet finished is a candidate: 1,024 minus the history
+    assert sizes == [1024 - n for n in range(3, 8)]
+    assert len({t.user_attrs["architecture"] for t in study.trials}) == 8
+
+
+def test_bananas_mutation_pool_when_asked_or_too_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    space = EnumerableToySpace()
+    for kwargs in ({"candidate_pool": "mutation"}, {"max_pool_size": 1000}):
+        _, sizes = _bananas_pool_sizes(monkeypatch, seed=0, search_space=space, **kwargs)
+        assert sizes and max(sizes) < 1000
+    _, sizes = _bananas_pool_sizes(monkeypatch, seed=0, search_space=ToySpace())
+    assert sizes and max(sizes) < 1000
+    with pytest.raises(ValueError, match="all_architectures"):
+        BananasSampler(candidate_pool="full", search_space=ToySpace())
+    with pytest.raises(ValueError, match="candidate_pool"):
+        BananasSampler(candidate_pool="everything")
+
+
+def test_bananas_full_pool_is_deterministic_and_picklable() -> None:
+    space = EnumerableToySpace()
+
+    def run(seed: int) -> tuple[Any, list[dict[str, Any]]]:
+        sampler = BananasSampler(
+            n_models=2, n_epochs=20, n_startup_trials=3, seed=seed, search_space=space
+        )
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        run_search(study, space, lambda t, a: toy_value(a.params), n_trials=10)
+        return sampler, [t.params for t in study.trials]
+
+    sampler, first = run(2)
+    assert first == run(2)[1]
+    assert first != run(3)[1]
+    assert sampler._full_cache is not None
+    copy = pickle.loads(pickle.dumps(sampler))
+    assert copy._full_cache is None
+    assert len(pickle.dumps(sampler)) < 100_000  # the encodings are not pickled
