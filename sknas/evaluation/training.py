@@ -240,7 +240,7 @@ class TrainingEvaluator:
         if deadline is not None:
             # Last, so that the epoch's score is recorded (and reported) before it stops.
             callbacks.append(("candidate_timeout", CandidateTimeout(deadline)))
-        batch_size = int(min(config["batch_size"], len(X_train)))
+        batch_size = effective_batch_size(int(config["batch_size"]), len(X_train))
         return net_class(
             module=module,
             optimizer=optimizer,
@@ -400,6 +400,22 @@ class TrainingEvaluator:
             # which other rows are predicted with it.
             net.module_.double()
         return net
+
+
+#: Fewest optimisation steps per epoch: on small data the batch size shrinks to keep them.
+MIN_STEPS_PER_EPOCH = 8
+
+
+def effective_batch_size(batch_size: int, n_rows: int) -> int:
+    """The batch size used on ``n_rows`` training rows.
+
+    At most the searched ``batch_size``, and small enough that an epoch takes at
+    least :data:`MIN_STEPS_PER_EPOCH` steps (but never below 8 rows): with
+    batch 128 on 100 rows an epoch would be a single step, and ``max_epochs``
+    would allow too few updates to train anything.
+    """
+    cap = max(8, n_rows // MIN_STEPS_PER_EPOCH)
+    return int(max(1, min(batch_size, cap, n_rows)))
 
 
 def _best_epoch(history: Any) -> tuple[int, float]:
