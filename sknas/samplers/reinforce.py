@@ -224,7 +224,7 @@ class ReinforceSampler(NASSamplerBase):
     >>> study = optuna.create_study(sampler=sampler, direction="maximize")
     >>> study.optimize(lambda t: t.suggest_categorical("x", [0, 1, 2, 3]), n_trials=15)
     >>> study.best_value
-    3
+    3.0
     """
 
     def __init__(
