@@ -114,9 +114,8 @@ class SearchJob:
         estimator = self.estimator
         space = self.search_space
         evaluator = estimator._make_evaluator(
-            space, self.n_outputs, self.splits, self.device
+            space, self.n_outputs, self.splits, self.device, search_deadline=self.deadline
         )
-        evaluator.search_deadline = self.deadline
         study.sampler = make_sampler(
             estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space
         )

@@ -14,10 +14,9 @@ from optuna.storages._heartbeat import is_heartbeat_enabled
 from optuna.trial import TrialState
 
 from sknas._search import FAIL_REASON_ATTR
+from sknas.estimators._job import WORKER_ATTR
 
-__all__ = ["wait_for_running_trials", "mark_orphans_failed", "_copy_to_memory"]
-
-WORKER_ATTR = "worker"
+__all__ = ["wait_for_running_trials", "mark_orphans_failed", "copy_to_memory"]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -33,20 +32,20 @@ def _pid_alive(pid: int) -> bool:
 def wait_for_running_trials(study: optuna.Study, job: Any, poll: float = 0.5) -> None:
     """Wait until no trial of ``study`` is running, failing the stale ones.
 
-    With a heartbeat (database storages), trials of workers that stopped
-    beating are marked FAIL after the grace period, so the wait ends even when
-    a worker was killed. Without one, only trials of dead local processes can
-    be recognised (:func:`mark_orphans_failed`) and the wait ends when no
-    trial is running or the job's deadline (if any) has passed.
+    Trials of dead worker processes on this host are marked FAIL at once
+    (:func:`mark_orphans_failed`). With a heartbeat (database storages),
+    trials of workers elsewhere that stopped beating are marked FAIL after the
+    grace period, so the wait ends even when a remote worker was killed.
+    Without one, the wait ends when no trial is running or the job's deadline
+    (if any) has passed.
     """
     heartbeat = is_heartbeat_enabled(study._storage)
     while True:
+        mark_orphans_failed(study)
         if heartbeat:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fail_stale_trials(study)
-        else:
-            mark_orphans_failed(study, None)
         running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if not running:
             return
@@ -55,7 +54,7 @@ def wait_for_running_trials(study: optuna.Study, job: Any, poll: float = 0.5) ->
         time.sleep(poll)
 
 
-def mark_orphans_failed(study: optuna.Study, spec: Any) -> None:
+def mark_orphans_failed(study: optuna.Study) -> None:
     """Mark FAIL the running trials whose worker process on this host is gone."""
     host = socket.gethostname()
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -73,7 +72,7 @@ def mark_orphans_failed(study: optuna.Study, spec: Any) -> None:
             pass  # finished meanwhile
 
 
-def _copy_to_memory(study: optuna.Study) -> optuna.Study:
+def copy_to_memory(study: optuna.Study) -> optuna.Study:
     """A copy of ``study`` in memory (its storage is about to be deleted)."""
     memory = optuna.storages.InMemoryStorage()
     optuna.copy_study(

@@ -29,11 +29,7 @@ from sknas.estimators._job import SearchJob, publish_job, run_worker_process, tr
 from sknas.estimators._progress import ProgressBar
 from sknas.estimators._results import FINISHED_STATES, build_cv_results
 from sknas.estimators._storage import resolve_storage
-from sknas.estimators._waiting import (
-    _copy_to_memory,
-    mark_orphans_failed,
-    wait_for_running_trials,
-)
+from sknas.estimators._waiting import copy_to_memory, wait_for_running_trials
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
 from sknas.samplers import STRATEGY_NAMES
 from sknas.spaces._registry import SPACES, make_search_space
@@ -380,9 +376,17 @@ class BaseNAS(BaseEstimator):
         return self
 
     def _make_evaluator(
-        self, space: SearchSpace, n_outputs: int, splits: list, device: str
+        self,
+        space: SearchSpace,
+        n_outputs: int,
+        splits: list,
+        device: str,
+        search_deadline: float | None = None,
     ) -> TrainingEvaluator:
-        """The evaluator that trains and scores this search's candidates."""
+        """The evaluator that trains and scores this search's candidates.
+
+        ``search_deadline`` (``time.time()``) also stops the candidate in progress.
+        """
         return TrainingEvaluator(
             space,
             task=self._task,
@@ -395,6 +399,7 @@ class BaseNAS(BaseEstimator):
             n_threads=self._resolve_threads(space),
             max_parameters=self.max_parameters,
             candidate_timeout=self.candidate_timeout,
+            search_deadline=search_deadline,
         )
 
     def _resolve_n_jobs(self) -> int:
@@ -439,7 +444,7 @@ class BaseNAS(BaseEstimator):
             if progress is not None:
                 progress.close()
             if self.storage is None and spec is not None:
-                study = _copy_to_memory(study)
+                study = copy_to_memory(study)
         return study, outcome
 
     def _run_with_workers(
@@ -474,7 +479,6 @@ class BaseNAS(BaseEstimator):
                     RuntimeWarning,
                     stacklevel=3,
                 )
-        mark_orphans_failed(study, spec)
         return outcome
 
     def _raise_if_nothing_completed(self, trials: list) -> None:

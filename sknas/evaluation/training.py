@@ -109,10 +109,7 @@ class TrainingEvaluator:
         Seconds of training per candidate (all splits together); training stops
         at the end of the epoch in which they run out, and the candidate is
         scored on its best epoch so far.
-
-    Attributes
-    ----------
-    search_deadline : float or None
+    search_deadline : float, optional
         ``time.time()`` at which the whole search ends; a candidate still
         training then stops after its current epoch, like ``candidate_timeout``.
     """
@@ -131,6 +128,7 @@ class TrainingEvaluator:
         n_threads: int | None = None,
         max_parameters: int | None = None,
         candidate_timeout: float | None = None,
+        search_deadline: float | None = None,
     ) -> None:
         self.search_space = search_space
         self.task = task
@@ -143,7 +141,7 @@ class TrainingEvaluator:
         self.n_threads = n_threads
         self.max_parameters = max_parameters
         self.candidate_timeout = candidate_timeout
-        self.search_deadline: float | None = None
+        self.search_deadline = search_deadline
 
     # -- building ------------------------------------------------------------------
     def training_config(self, arch: Architecture) -> dict[str, Any]:
