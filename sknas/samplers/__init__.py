@@ -13,6 +13,7 @@ from sknas.samplers._registry import (
 from sknas.samplers.bananas import BananasSampler
 from sknas.samplers.evolution import RegularizedEvolutionSampler
 from sknas.samplers.gp import GPBOSampler
+from sknas.samplers.local_search import LocalSearchSampler
 from sknas.samplers.reinforce import ReinforceSampler
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "register_strategy",
     "BananasSampler",
     "GPBOSampler",
+    "LocalSearchSampler",
     "RegularizedEvolutionSampler",
     "ReinforceSampler",
 ]

@@ -42,7 +42,12 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.trial import FrozenTrial, TrialState
 
-from sknas.spaces.encoding import encode_params, mutate_params, sample_params
+from sknas.spaces.encoding import (
+    encode_params,
+    mutate_params,
+    neighbour_params,
+    sample_params,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from optuna.study import Study
@@ -143,6 +148,34 @@ class Domain:
             else:
                 child = mutate_params(self.distributions, child, rng)
         return child
+
+    def isomorphism_key(self, params: Mapping[str, Any]) -> Hashable:
+        """Key shared by networks that compute the same function.
+
+        The space's ``isomorphism_key`` where it has one (NAS-Bench-201 cells),
+        else :meth:`key`.
+        """
+        if self.space is not None and hasattr(self.space, "isomorphism_key"):
+            try:
+                return ("iso", self.space.isomorphism_key(self.space.decode(params)))
+            except Exception:  # an undecodable set is keyed by its values
+                pass
+        return self.key(params)
+
+    def neighbours(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Distinct parameter sets one move away (see :func:`neighbour_params`).
+
+        Sets whose key equals that of ``params`` (a change the architecture
+        ignores) or of an earlier neighbour are dropped.
+        """
+        keys = {self.key(params)}
+        result = []
+        for candidate in neighbour_params(self.distributions, self.restrict(params)):
+            key = self.key(candidate)
+            if key not in keys:
+                keys.add(key)
+                result.append(candidate)
+        return result
 
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
         """Float vector of ``params`` for a performance predictor."""

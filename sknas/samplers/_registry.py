@@ -40,6 +40,14 @@ def _bananas(seed: int | None, space: SearchSpace | None) -> optuna.samplers.Bas
     return BananasSampler(seed=seed, search_space=space)
 
 
+def _local_search(
+    seed: int | None, space: SearchSpace | None
+) -> optuna.samplers.BaseSampler:
+    from sknas.samplers.local_search import LocalSearchSampler
+
+    return LocalSearchSampler(seed=seed, search_space=space)
+
+
 def _gp(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
     from sknas.samplers.gp import GPBOSampler
 
@@ -54,6 +62,7 @@ STRATEGIES: dict[str, SamplerFactory] = {
     "reinforce": _reinforce,
     "bananas": _bananas,
     "gp": _gp,
+    "local_search": _local_search,
 }
 
 #: The strategy ``"auto"`` resolves to.

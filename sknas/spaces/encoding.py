@@ -25,6 +25,7 @@ __all__ = [
     "mutate_params",
     "encoding_length",
     "encode_params",
+    "neighbour_params",
     "check_supported",
 ]
 
@@ -171,6 +172,51 @@ def mutate_params(
             new = sample_value(dist, rng)
         child[name] = new
     return child
+
+
+def neighbour_params(
+    distributions: Mapping[str, BaseDistribution],
+    params: Mapping[str, Any],
+    step: float = 0.2,
+) -> list[dict[str, Any]]:
+    """Every parameter set one move away from ``params``.
+
+    A categorical parameter moves to each of its other choices; a numeric one
+    moves ``step`` of its (log-)range down and up (snapped to its grid and
+    clipped to its bounds). Moves that leave the value unchanged are dropped.
+
+    Parameters
+    ----------
+    distributions : mapping of str to BaseDistribution
+        The search space.
+    params : mapping
+        The centre of the neighbourhood.
+    step : float, default=0.2
+        Size of a numeric move, as a fraction of the (log-)range.
+
+    Returns
+    -------
+    list of dict
+        The neighbours, parameter by parameter, in the order of ``distributions``.
+    """
+    result: list[dict[str, Any]] = []
+    for name, dist in distributions.items():
+        if dist.single() or name not in params:
+            continue
+        current = params[name]
+        if isinstance(dist, CategoricalDistribution):
+            values = [c for c in dist.choices if c != current]
+        else:
+            assert isinstance(dist, (IntDistribution, FloatDistribution))
+            log = dist.log and dist.low > 0
+            u = _to_unit(float(current), dist.low, dist.high, log)
+            values = []
+            for move in (-step, step):
+                value = _snap(dist, _from_unit(u + move, dist.low, dist.high, log))
+                if value != current and value not in values:
+                    values.append(value)
+        result.extend({**params, name: value} for value in values)
+    return result
 
 
 def encoding_length(distributions: Mapping[str, BaseDistribution]) -> int:

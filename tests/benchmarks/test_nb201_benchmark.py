@@ -158,10 +158,10 @@ def test_run_benchmark_rejects_bad_arguments(nb201_benchmark):
         run_benchmark(nb201_benchmark, "hill-climbing-42", n_trials=5, seeds=1)
 
 
-def _beats_random(bench, strategy, n_trials, n_seeds):
+def _beats_random(bench, strategy, n_trials, n_seeds, baseline="random"):
     seeds = list(range(n_seeds))
     ours = run_benchmark(bench, strategy, n_trials=n_trials, seeds=seeds)
-    baseline = run_benchmark(bench, "random", n_trials=n_trials, seeds=seeds)
+    baseline = run_benchmark(bench, baseline, n_trials=n_trials, seeds=seeds)
     (m1,), (s1,) = ours.mean_se([n_trials])
     (m0,), (s0,) = baseline.mean_se([n_trials])
     # One-sided margin of two standard errors of the difference.
@@ -175,6 +175,27 @@ def test_tpe_beats_random_search(nb201_benchmark):
 @pytest.mark.skipif("evolution" not in STRATEGIES, reason="strategy 'evolution' not registered")
 def test_evolution_beats_random_search(nb201_benchmark):
     _beats_random(nb201_benchmark, "evolution", n_trials=150, n_seeds=20)
+
+
+@pytest.mark.skipif("bananas" not in STRATEGIES, reason="strategy 'bananas' not registered")
+def test_bananas_beats_random_search(nb201_benchmark):
+    from sknas.samplers import BananasSampler
+
+    def small_bananas(seed, space):
+        # A cheaper ensemble and the mutation pool keep the test near a minute.
+        return BananasSampler(
+            n_models=3, n_epochs=60, candidate_pool="mutation", seed=seed, search_space=space
+        )
+
+    _beats_random(nb201_benchmark, small_bananas, n_trials=80, n_seeds=12)
+
+
+@pytest.mark.skipif(
+    "local_search" not in STRATEGIES, reason="strategy 'local_search' not registered"
+)
+def test_local_search_beats_random_search_and_tpe(nb201_benchmark):
+    _beats_random(nb201_benchmark, "local_search", n_trials=100, n_seeds=20)
+    _beats_random(nb201_benchmark, "local_search", n_trials=50, n_seeds=60, baseline="tpe")
 
 
 # -- the command line --------------------------------------------------------------

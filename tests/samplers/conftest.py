@@ -28,8 +28,18 @@ def _reinforce(**kwargs: Any) -> Any:
     return ReinforceSampler(hidden_size=8, n_startup_trials=1, **kwargs)
 
 
+def _local_search(**kwargs: Any) -> Any:
+    from sknas.samplers import LocalSearchSampler
+
+    return LocalSearchSampler(n_startup_trials=2, n_restart_trials=2, **kwargs)
+
+
 #: Tiny configurations; "bananas" and "gp" are added when they are registered.
-FACTORIES: dict[str, SamplerFactory] = {"evolution": _evolution, "reinforce": _reinforce}
+FACTORIES: dict[str, SamplerFactory] = {
+    "evolution": _evolution,
+    "local_search": _local_search,
+    "reinforce": _reinforce,
+}
 
 if "bananas" in STRATEGIES:
 

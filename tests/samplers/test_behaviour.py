@@ -152,7 +152,7 @@ def test_failed_and_nan_trials_are_ignored(sampler_class: Factory) -> None:
     assert all(len(t.params) == 5 for t in study.trials)
 
 
-@pytest.mark.parametrize("name", ["evolution", "reinforce", "bananas", "gp"])
+@pytest.mark.parametrize("name", ["evolution", "reinforce", "bananas", "gp", "local_search"])
 def test_registered(name: str) -> None:
     if name not in STRATEGIES:
         pytest.skip(f"{name} is not registered")

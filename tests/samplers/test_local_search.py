@@ -1,0 +1,200 @@
+"""Behaviour specific to LocalSearchSampler: climbing, restarts, isomorphs, neighbourhoods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import (
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import TrialState
+
+from sknas._search import run_search
+from sknas.samplers import LocalSearchSampler
+from sknas.samplers._base import Domain
+from sknas.samplers.local_search import EPISODE_ATTR, _clipped_ridge
+from sknas.spaces import NB201Space
+from sknas.spaces.encoding import neighbour_params
+from tests.samplers.conftest import ToySpace, toy_value
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _search(space: Any, objective: Any, n_trials: int, **kwargs: Any) -> optuna.Study:
+    sampler = LocalSearchSampler(search_space=space, **kwargs)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    run_search(study, space, lambda trial, arch: objective(arch.params), n_trials=n_trials)
+    return study
+
+
+def _changes(a: dict[str, Any], b: dict[str, Any]) -> int:
+    return sum(a[name] != b[name] for name in a)
+
+
+@pytest.mark.parametrize("order", ["model", "random"])
+def test_every_climbing_step_is_a_neighbour_of_the_episode_best(order: str) -> None:
+    study = _search(ToySpace(), toy_value, 80, n_startup_trials=4, n_restart_trials=3,
+                    neighbour_order=order, seed=1)
+    trials = sorted(study.trials, key=lambda t: t.number)
+    climbing = 0
+    for k, trial in enumerate(trials):
+        episode, restart = trial.system_attrs.get(EPISODE_ATTR, (0, True))
+        if restart:
+            continue
+        climbing += 1
+        earlier = [
+            t for t in trials[:k]
+            if t.state == TrialState.COMPLETE
+            and tuple(t.system_attrs.get(EPISODE_ATTR, (0, True)))[0] == episode
+        ]
+        best = max(earlier, key=lambda t: t.value)
+        assert _changes(trial.params, best.params) == 1
+    assert climbing > 40
+
+
+def test_restarts_only_when_the_neighbourhood_is_exhausted() -> None:
+    study = _search(ToySpace(), toy_value, 200, n_startup_trials=3, n_restart_trials=2, seed=0)
+    trials = sorted(study.trials, key=lambda t: t.number)
+    episodes = [tuple(t.system_attrs.get(EPISODE_ATTR, (0, True))) for t in trials]
+    new_episode_at = [k for k in range(1, len(trials)) if episodes[k][0] > episodes[k - 1][0]]
+    assert new_episode_at, "200 queries on 1,024 architectures must reach a local optimum"
+    space = ToySpace()
+    for k in new_episode_at:
+        episode = episodes[k - 1][0]
+        members = [t for t, e in zip(trials[:k], episodes[:k]) if e[0] == episode]
+        best = max(members, key=lambda t: t.value)
+        seen = {space.decode(t.params).key() for t in trials[:k]}
+        arch = space.decode(best.params)
+        assert all(n.key() in seen for n in space.neighbours(arch))
+        assert episodes[k][1] is True  # a new episode starts with a random point
+
+
+def test_finds_the_optimum_of_the_toy_space() -> None:
+    best = max(
+        toy_value({f"c{i}": letter for i, letter in enumerate(combo)})
+        for combo in np.array(np.meshgrid(*[list("abcd")] * 5)).T.reshape(-1, 5)
+    )
+    found = [_search(ToySpace(), toy_value, 60, seed=s).best_value for s in range(5)]
+    assert all(value == best for value in found), found
+
+
+def test_model_order_climbs_faster_than_random_order() -> None:
+    def queries_to_optimum(order: str, seed: int) -> int:
+        study = _search(ToySpace(), toy_value, 150, neighbour_order=order, seed=seed)
+        values = [t.value for t in sorted(study.trials, key=lambda t: t.number)]
+        top = max(values)
+        return values.index(top) + 1
+
+    model = np.mean([queries_to_optimum("model", s) for s in range(8)])
+    random = np.mean([queries_to_optimum("random", s) for s in range(8)])
+    assert model < 0.8 * random, (model, random)
+
+
+def test_skips_isomorphic_cells_on_nb201() -> None:
+    space = NB201Space()
+
+    def score(params: dict[str, Any]) -> float:
+        ops = list(params.values())
+        return 2.0 * ops.count("nor_conv_3x3") + ops.count("nor_conv_1x1") - ops.count("none")
+
+    study = _search(space, score, 120, seed=3)
+    keys = [space.isomorphism_key(space.decode(t.params)) for t in study.trials]
+    assert len(set(keys)) == len(keys)
+    assert study.best_value == 12.0  # all six edges nor_conv_3x3
+
+
+def test_resumed_study_climbs_from_its_best_trial(tmp_path) -> None:
+    storage = f"sqlite:///{tmp_path / 'ls.db'}"
+    space = ToySpace()
+    first = optuna.create_study(
+        study_name="s", storage=storage, direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+    run_search(first, space, lambda trial, arch: toy_value(arch.params), n_trials=12)
+    best = first.best_trial.params
+    resumed = optuna.load_study(
+        study_name="s", storage=storage,
+        sampler=LocalSearchSampler(search_space=space, n_startup_trials=5, seed=0),
+    )
+    run_search(resumed, space, lambda trial, arch: toy_value(arch.params), n_trials=1)
+    newest = max(resumed.trials, key=lambda t: t.number)
+    assert tuple(newest.system_attrs[EPISODE_ATTR]) == (0, False)
+    assert _changes(newest.params, best) == 1
+
+
+def test_works_without_a_search_space_on_mixed_parameters() -> None:
+    sampler = LocalSearchSampler(n_startup_trials=3, seed=0)
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 1e-3, 1.0, log=True)
+        n = trial.suggest_int("n", 1, 9)
+        c = trial.suggest_categorical("c", ["p", "q", "r"])
+        return (np.log10(x) + 2) ** 2 + (n - 4) ** 2 + (c != "q")
+
+    study.optimize(objective, n_trials=60)
+    assert study.best_value < 0.5
+    assert {t.params["c"] for t in study.trials} == {"p", "q", "r"}
+
+
+def test_neighbour_params_moves_each_parameter() -> None:
+    distributions = {
+        "c": CategoricalDistribution(["a", "b", "c"]),
+        "i": IntDistribution(0, 10),
+        "f": FloatDistribution(1e-4, 1e-1, log=True),
+        "fixed": IntDistribution(3, 3),
+    }
+    params = {"c": "b", "i": 0, "f": 1e-2, "fixed": 3}
+    moves = neighbour_params(distributions, params)
+    changed = [next(k for k in params if m[k] != params[k]) for m in moves]
+    assert changed.count("c") == 2
+    assert changed.count("i") == 1  # 0 is the lower bound: only the move up
+    assert changed.count("f") == 2
+    assert "fixed" not in changed
+    assert {m["i"] for m in moves if m["i"] != 0} == {2}
+    lower, upper = sorted(m["f"] for m in moves if m["f"] != 1e-2)
+    assert lower < 1e-2 < upper and 1e-4 <= lower and upper <= 1e-1
+
+
+def test_domain_neighbours_drop_changes_the_architecture_ignores() -> None:
+    space = NB201Space()
+    domain = Domain(space.distributions(), space)
+    params = {name: "nor_conv_3x3" for name in space.distributions()}
+    neighbours = domain.neighbours(params)
+    assert len(neighbours) == 24
+    assert len({domain.key(n) for n in neighbours}) == 24
+    iso = domain.isomorphism_key(params)
+    assert iso == domain.isomorphism_key(dict(params))
+    assert iso != domain.key(params)
+
+
+def test_clipped_ridge_ignores_how_bad_the_bad_ones_are() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 2, size=(40, 4)).astype(float)
+    y = X @ np.array([1.0, 0.5, 0.0, -0.5])
+    worse = y.copy()
+    worse[worse < np.median(worse)] -= 100.0  # much worse failures change nothing
+    X_new = np.eye(4)
+    np.testing.assert_allclose(
+        _clipped_ridge(X, y, X_new, 1.0), _clipped_ridge(X, worse, X_new, 1.0)
+    )
+    assert np.argmax(_clipped_ridge(X, y, X_new, 1.0)) == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_startup_trials": 0}, "n_startup_trials"),
+        ({"n_restart_trials": 0}, "n_restart_trials"),
+        ({"neighbour_order": "best"}, "neighbour_order"),
+        ({"ridge_alpha": -1.0}, "ridge_alpha"),
+    ],
+)
+def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        LocalSearchSampler(**kwargs)
