@@ -16,9 +16,10 @@ Every strategy is an Optuna sampler that proposes a whole parameter set at once
   :class:`optuna.samplers.RandomSampler`, which also samples every parameter
   outside the relative search space.
 
-Duplicate policy: strategies avoid proposing a parameter set whose key (the
-architecture's :meth:`~sknas.spaces.Architecture.key` when a space is given,
-else the parameter values) belongs to a finished or running trial; when every
+Duplicate policy: strategies avoid proposing a parameter set whose key
+(:meth:`Domain.key`: the architecture's key or, where the space knows it, its
+isomorphism class when a space is given, else the parameter values) belongs to
+a finished or running trial; when every
 candidate they consider is already known they propose one anyway, and the
 search loop answers an exact duplicate from the finished trial.
 """
@@ -122,12 +123,24 @@ class Domain:
         return {name: params[name] for name in self.names}
 
     def key(self, params: Mapping[str, Any]) -> Hashable:
-        """Identity of a parameter set (the architecture's key with a space)."""
+        """Identity of a parameter set, as far as a strategy is concerned.
+
+        With a space, the architecture's key, or its isomorphism class where
+        the space defines ``isomorphism_key`` (NAS-Bench-201 cells): two
+        isomorphic cells compute the same function, so a strategy that has
+        evaluated one gains nothing from proposing the other. Without a space
+        (or for a set the space cannot decode), the parameter values.
+        """
         if self.space is not None:
             try:
-                return self.space.decode(params).key()
+                arch = self.space.decode(params)
             except Exception:  # an undecodable set is keyed by its values
                 pass
+            else:
+                isomorphism_key = getattr(self.space, "isomorphism_key", None)
+                if isomorphism_key is not None:
+                    return ("isomorphism", isomorphism_key(arch))
+                return arch.key()
         return tuple(repr(params[name]) for name in self.names)
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
@@ -149,24 +162,12 @@ class Domain:
                 child = mutate_params(self.distributions, child, rng)
         return child
 
-    def isomorphism_key(self, params: Mapping[str, Any]) -> Hashable:
-        """Key shared by networks that compute the same function.
-
-        The space's ``isomorphism_key`` where it has one (NAS-Bench-201 cells),
-        else :meth:`key`.
-        """
-        if self.space is not None and hasattr(self.space, "isomorphism_key"):
-            try:
-                return ("iso", self.space.isomorphism_key(self.space.decode(params)))
-            except Exception:  # an undecodable set is keyed by its values
-                pass
-        return self.key(params)
-
     def neighbours(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Distinct parameter sets one move away (see :func:`neighbour_params`).
 
-        Sets whose key equals that of ``params`` (a change the architecture
-        ignores) or of an earlier neighbour are dropped.
+        Sets whose :meth:`key` equals that of ``params`` (a change the
+        architecture ignores, or an isomorphic cell) or of an earlier neighbour
+        are dropped.
         """
         keys = {self.key(params)}
         result = []

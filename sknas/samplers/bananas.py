@@ -183,7 +183,9 @@ class BananasSampler(NASSamplerBase):
         if limit is not None and len(archs) >= limit:
             archs = []  # too large for "auto": remember the answer, use the mutation pool
         params = [domain.restrict(space.to_params(a)) for a in archs]
-        index = {a.key(): i for i, a in enumerate(archs)}
+        index: dict[Any, list[int]] = {}
+        for i, candidate in enumerate(params):
+            index.setdefault(domain.key(candidate), []).append(i)
         X = (
             np.stack([np.asarray(space.encode(a, domain.encoding), dtype=float) for a in archs])
             if archs
@@ -210,9 +212,7 @@ class BananasSampler(NASSamplerBase):
         if full is not None:
             keep = np.ones(len(full.params), dtype=bool)
             for key in history.seen:
-                i = full.index.get(key)
-                if i is not None:
-                    keep[i] = False
+                keep[full.index.get(key, [])] = False
             rows = np.flatnonzero(keep)
             pool = [full.params[int(i)] for i in rows] if len(rows) else [domain.sample(rng)]
             X_pool = full.X[rows] if len(rows) else domain.encode_many(pool)
@@ -266,7 +266,7 @@ class _FullPool:
         space: SearchSpace,
         encoding: str,
         params: list[dict[str, Any]],
-        index: dict[Any, int],
+        index: dict[Any, list[int]],
         X: np.ndarray,
     ) -> None:
         self.space = space

@@ -24,6 +24,7 @@ __all__ = [
     "sample_params",
     "mutate_params",
     "encoding_length",
+    "encode_choice_counts",
     "encode_params",
     "neighbour_params",
     "check_supported",
@@ -274,3 +275,47 @@ def encode_params(
                 log = dist.log and dist.low > 0
                 parts.append(_to_unit(float(value), dist.low, dist.high, log))
     return np.asarray(parts, dtype=float)
+
+
+def encode_choice_counts(
+    distributions: Mapping[str, BaseDistribution], params: Mapping[str, Any]
+) -> np.ndarray:
+    """Encode parameters with categoricals that share their choices pooled.
+
+    Categorical parameters with the same list of choices (the operations on
+    the edges of a cell, the activations of the layers of a network) form a
+    group, encoded by how many of its parameters take each choice, whichever
+    parameter it is. A categorical with choices of its own is therefore
+    one-hot encoded. Numeric parameters follow, as in :func:`encode_params`.
+    Such a "bag of choices" has few slots, so a model fitted on a few dozen
+    evaluations learns which choices pay off.
+
+    Parameters
+    ----------
+    distributions : mapping of str to BaseDistribution
+        The search space, which fixes the order of the slots.
+    params : mapping
+        The parameters to encode.
+
+    Returns
+    -------
+    numpy.ndarray
+        The choice counts of each group (in order of first appearance), then
+        one slot per numeric parameter.
+    """
+    groups: dict[tuple[Any, ...], list[float]] = {}
+    numeric: list[float] = []
+    for name, dist in distributions.items():
+        value = params.get(name)
+        if isinstance(dist, CategoricalDistribution):
+            counts = groups.setdefault(tuple(dist.choices), [0.0] * len(dist.choices))
+            if value is not None and value in dist.choices:
+                counts[dist.choices.index(value)] += 1.0
+        else:
+            assert isinstance(dist, (IntDistribution, FloatDistribution))
+            if value is None:
+                numeric.append(0.5)
+            else:
+                log = dist.log and dist.low > 0
+                numeric.append(_to_unit(float(value), dist.low, dist.high, log))
+    return np.asarray([c for counts in groups.values() for c in counts] + numeric, dtype=float)

@@ -83,12 +83,25 @@ def test_finds_the_optimum_of_the_toy_space() -> None:
     assert all(value == best for value in found), found
 
 
-def test_model_order_climbs_faster_than_random_order() -> None:
+@pytest.mark.parametrize(
+    "space, objective, features",
+    [
+        # The toy's best letter differs by position: one weight per position and choice.
+        (ToySpace(), toy_value, "onehot"),
+        # A cell whose operations are worth the same on every edge: choice counts.
+        (NB201Space(), lambda p: float(sum(
+            {"nor_conv_3x3": 3, "nor_conv_1x1": 2, "skip_connect": 1}.get(op, 0)
+            for op in p.values()
+        )), "counts"),
+    ],
+    ids=["toy-onehot", "nb201-counts"],
+)
+def test_model_order_climbs_faster_than_random_order(space, objective, features) -> None:
     def queries_to_optimum(order: str, seed: int) -> int:
-        study = _search(ToySpace(), toy_value, 150, neighbour_order=order, seed=seed)
+        study = _search(space, objective, 150, neighbour_order=order,
+                        model_features=features, seed=seed)
         values = [t.value for t in sorted(study.trials, key=lambda t: t.number)]
-        top = max(values)
-        return values.index(top) + 1
+        return values.index(max(values)) + 1
 
     model = np.mean([queries_to_optimum("model", s) for s in range(8)])
     random = np.mean([queries_to_optimum("random", s) for s in range(8)])
@@ -161,16 +174,23 @@ def test_neighbour_params_moves_each_parameter() -> None:
     assert lower < 1e-2 < upper and 1e-4 <= lower and upper <= 1e-1
 
 
-def test_domain_neighbours_drop_changes_the_architecture_ignores() -> None:
+def test_domain_keys_and_neighbours_follow_isomorphism_classes() -> None:
     space = NB201Space()
     domain = Domain(space.distributions(), space)
-    params = {name: "nor_conv_3x3" for name in space.distributions()}
+    edges = list(space.distributions())
+    params = {name: "nor_conv_3x3" for name in edges}
     neighbours = domain.neighbours(params)
-    assert len(neighbours) == 24
+    assert len(neighbours) == 24  # no two one-change variants of this cell are isomorphic
     assert len({domain.key(n) for n in neighbours}) == 24
-    iso = domain.isomorphism_key(params)
-    assert iso == domain.isomorphism_key(dict(params))
-    assert iso != domain.key(params)
+    # Cutting edge 0->1 makes node 1 zero, so edges 1->2 and 1->3 no longer matter:
+    # their four alternatives collapse into the cell with the same edge set to conv.
+    cut = {**params, "edge_0_1": "none"}
+    twin = {**cut, "edge_1_2": "avg_pool_3x3"}
+    assert space.decode(cut).key() != space.decode(twin).key()
+    assert domain.key(cut) == domain.key(twin)
+    keys = [domain.key(n) for n in domain.neighbours(cut)]
+    assert len(keys) == len(set(keys)) < 24
+    assert domain.key(cut) not in keys
 
 
 def test_clipped_ridge_ignores_how_bad_the_bad_ones_are() -> None:
@@ -193,8 +213,42 @@ def test_clipped_ridge_ignores_how_bad_the_bad_ones_are() -> None:
         ({"n_restart_trials": 0}, "n_restart_trials"),
         ({"neighbour_order": "best"}, "neighbour_order"),
         ({"ridge_alpha": -1.0}, "ridge_alpha"),
+        ({"model_features": "path"}, "model_features"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         LocalSearchSampler(**kwargs)
+
+
+def test_choice_counts_pool_categoricals_with_the_same_choices() -> None:
+    from sknas.spaces.encoding import encode_choice_counts
+
+    ops = ["none", "skip", "conv"]
+    distributions = {
+        "e0": CategoricalDistribution(ops),
+        "e1": CategoricalDistribution(ops),
+        "e2": CategoricalDistribution(ops),
+        "act": CategoricalDistribution(["relu", "tanh"]),
+        "lr": FloatDistribution(1e-4, 1e-2, log=True),
+    }
+    params = {"e0": "conv", "e1": "none", "e2": "conv", "act": "tanh", "lr": 1e-3}
+    np.testing.assert_allclose(
+        encode_choice_counts(distributions, params), [1, 0, 2, 0, 1, 0.5]
+    )
+    swapped = {**params, "e0": "none", "e1": "conv"}
+    np.testing.assert_allclose(
+        encode_choice_counts(distributions, swapped), encode_choice_counts(distributions, params)
+    )
+
+
+@pytest.mark.parametrize("features", ["pooled", "counts", "onehot"])
+def test_both_model_features_reach_the_nb201_optimum_of_a_synthetic_score(features) -> None:
+    space = NB201Space()
+
+    def score(params: dict[str, Any]) -> float:
+        ops = list(params.values())
+        return 2.0 * ops.count("nor_conv_3x3") + ops.count("nor_conv_1x1") - ops.count("none")
+
+    study = _search(space, score, 100, model_features=features, seed=0)
+    assert study.best_value == 12.0
