@@ -9,7 +9,13 @@ import optuna
 
 from sknas.spaces.base import SearchSpace
 
-__all__ = ["STRATEGIES", "STRATEGY_NAMES", "make_sampler", "register_strategy"]
+__all__ = [
+    "STRATEGIES",
+    "STRATEGY_NAMES",
+    "auto_strategy",
+    "make_sampler",
+    "register_strategy",
+]
 
 SamplerFactory = Callable[[int | None, SearchSpace | None], optuna.samplers.BaseSampler]
 
@@ -65,8 +71,14 @@ STRATEGIES: dict[str, SamplerFactory] = {
     "local_search": _local_search,
 }
 
-#: The strategy ``"auto"`` resolves to.
+#: The strategy ``"auto"`` resolves to when the search space names none.
 AUTO_STRATEGY = "tpe"
+
+
+def auto_strategy(search_space: SearchSpace | None) -> str:
+    """The strategy ``"auto"`` stands for: the space's ``default_strategy``, else TPE."""
+    name = getattr(search_space, "default_strategy", None)
+    return name if isinstance(name, str) and name in STRATEGIES else AUTO_STRATEGY
 
 
 class _StrategyNames(set):
@@ -113,8 +125,10 @@ def make_sampler(
     Parameters
     ----------
     strategy : str or optuna.samplers.BaseSampler
-        ``"auto"``, a name in :data:`STRATEGIES`, or a sampler (deep-copied, so
-        the caller's instance is left untouched).
+        ``"auto"`` (the search space's ``default_strategy``: ``"local_search"``
+        for NAS-Bench-201 cells, ``"tpe"`` for MLPs and without a space), a
+        name in :data:`STRATEGIES`, or a sampler (deep-copied, so the caller's
+        instance is left untouched).
     seed : int, optional
         Seed of a sampler built from a name.
     search_space : SearchSpace, optional
@@ -126,7 +140,7 @@ def make_sampler(
     """
     if isinstance(strategy, optuna.samplers.BaseSampler):
         return copy.deepcopy(strategy)
-    name = AUTO_STRATEGY if strategy == "auto" else strategy
+    name = auto_strategy(search_space) if strategy == "auto" else strategy
     if name not in STRATEGIES:
         raise ValueError(
             f"Unknown strategy {strategy!r}; valid names are "

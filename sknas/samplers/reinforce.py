@@ -201,7 +201,7 @@ class ReinforceSampler(NASSamplerBase):
     hidden_size : int, default=32
         Width of the LSTM controller.
     learning_rate : float, optional
-        Adam step size; None means 0.1 for ``"independent"``, 0.02 for ``"lstm"``.
+        Adam step size; None means 0.2 for ``"independent"``, 0.02 for ``"lstm"``.
     baseline_decay : float, default=0.9
         Decay of the moving-average baseline.
     entropy_weight : float, default=1e-3
@@ -244,7 +244,7 @@ class ReinforceSampler(NASSamplerBase):
         self._controller_kind = _check_choice("controller", controller, ("lstm", "independent"))
         self._hidden_size = _check_int("hidden_size", hidden_size, 1)
         if learning_rate is None:
-            learning_rate = 0.1 if controller == "independent" else 0.02
+            learning_rate = 0.2 if controller == "independent" else 0.02
         self._learning_rate = _check_float("learning_rate", learning_rate)
         self._baseline_decay = _check_float("baseline_decay", baseline_decay)
         if self._baseline_decay >= 1.0:

@@ -95,6 +95,8 @@ class SearchSpace(BaseEstimator):
     encodings: tuple[str, ...] = ("onehot",)
     #: Torch threads that train this space's networks best (None: torch's default).
     preferred_threads: int | None = None
+    #: The strategy ``strategy="auto"`` picks for this space.
+    default_strategy: str = "tpe"
 
     def distributions(self) -> dict[str, BaseDistribution]:
         """Flat, fixed-length dict of Optuna distributions, one per parameter."""

@@ -79,6 +79,8 @@ class NB201Space(SearchSpace):
 
     name = "nb201"
     encodings = ("onehot", "path")
+    #: Measured best on NAS-Bench-201 at 50, 100 and 150 queries (docs/benchmarks.md).
+    default_strategy = "local_search"
 
     def __init__(
         self,

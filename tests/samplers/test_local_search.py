@@ -252,3 +252,12 @@ def test_both_model_features_reach_the_nb201_optimum_of_a_synthetic_score(featur
 
     study = _search(space, score, 100, model_features=features, seed=0)
     assert study.best_value == 12.0
+
+
+def test_auto_strategy_follows_the_search_space() -> None:
+    from sknas.samplers import make_sampler
+    from sknas.spaces import MLPSpace
+
+    assert isinstance(make_sampler("auto", search_space=NB201Space()), LocalSearchSampler)
+    assert isinstance(make_sampler("auto", search_space=MLPSpace()), optuna.samplers.TPESampler)
+    assert isinstance(make_sampler("auto"), optuna.samplers.TPESampler)
