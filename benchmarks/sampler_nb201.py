@@ -32,7 +32,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     parser.add_argument(
-        "--strategies", nargs="+", default=["evolution", "reinforce", "bananas", "gp"]
+        "--strategies",
+        nargs="+",
+        default=["local_search", "evolution", "reinforce", "bananas", "gp"],
     )
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--n-trials", type=int, default=150)

@@ -1,4 +1,4 @@
-"""Search NAS-Bench-201 by table lookup: random search against TPE in a few seconds.
+"""Search NAS-Bench-201 by table lookup: random search, TPE and local search in seconds.
 
 Run from the repository root, with the table next to it::
 
@@ -19,7 +19,7 @@ def main(path: str | Path = DEFAULT) -> None:
     bench = NB201Benchmark.from_csv(path)
     print(bench)
     print(f"best test accuracy in the table: {bench.optimum('test'):.2f} %")
-    for strategy in ("random", "tpe"):
+    for strategy in ("random", "tpe", "local_search"):
         result = run_benchmark(bench, strategy, n_trials=100, seeds=5)
         queries = (25, 50, 100)
         mean, se = result.mean_se(queries)
