@@ -24,7 +24,7 @@ def main(path: str | Path = DEFAULT) -> None:
         queries = (25, 50, 100)
         mean, se = result.mean_se(queries)
         cells = ", ".join(f"{q} queries {m:.2f} ± {s:.2f}" for q, m, s in zip(queries, mean, se))
-        print(f"{strategy:>6}: {cells}")
+        print(f"{strategy:>12}: {cells}")
     best = bench.arch_at(bench.best_index("valid"))
     print("cell with the best validation accuracy:", best.key())
     print("its parameters (M):", bench.query(best, "params"))
