@@ -30,7 +30,13 @@ from sknas.spaces.base import Architecture
 from sknas.spaces.nb201 import NB201Space
 
 DEFAULT_CSV = Path(__file__).resolve().parents[1].parent / "shared/data/nb201/nb201_cifar10.csv"
-GOALS_MS = {"evolution": 20.0, "reinforce": 20.0, "bananas": 1000.0, "gp": 1000.0}
+GOALS_MS = {
+    "evolution": 20.0,
+    "local_search": 20.0,
+    "reinforce": 20.0,
+    "bananas": 1000.0,
+    "gp": 1000.0,
+}
 
 
 def _objective(csv: Path | None) -> Callable[[optuna.Trial, Architecture], float]:
@@ -70,7 +76,7 @@ def main() -> None:
     parser.add_argument(
         "--strategies",
         nargs="+",
-        default=["random", "tpe", "evolution", "reinforce", "bananas", "gp"],
+        default=["random", "tpe", "evolution", "local_search", "reinforce", "bananas", "gp"],
     )
     parser.add_argument("--history", nargs="+", type=int, default=[50, 200])
     parser.add_argument("--repeats", type=int, default=5)
