@@ -42,3 +42,26 @@ def test_invalid_arguments() -> None:
         ReinforceSampler(controller="gru")
     with pytest.raises(ValueError, match="baseline_decay"):
         ReinforceSampler(baseline_decay=1.0)
+
+
+def test_reward_floor_raises_rewards_below_the_running_median() -> None:
+    floored = ReinforceSampler(seed=0)
+    plain = ReinforceSampler(seed=0, reward_floor=None)
+    seen = []
+    for sampler, log in ((floored, []), (plain, [])):
+        state = sampler._new_state("k", _ChoiceSpaceStub())
+        for reward in (5.0, 1.0, 9.0, 0.0):
+            sampler._step(state, [0], reward)
+            log.append(state.baseline)
+        seen.append(log)
+    # floored rewards: 5, max(1, 3) = 3, 9, max(0, 2.5) = 2.5: a higher baseline throughout
+    assert seen[0][0] == seen[1][0] == 5.0
+    assert seen[0][1] == pytest.approx(0.9 * 5.0 + 0.1 * 3.0)
+    assert seen[1][1] == pytest.approx(0.9 * 5.0 + 0.1 * 1.0)
+    assert all(a >= b for a, b in zip(seen[0], seen[1]))
+    with pytest.raises(ValueError, match="reward_floor"):
+        ReinforceSampler(reward_floor="mean")
+
+
+class _ChoiceSpaceStub:
+    sizes = [3]
