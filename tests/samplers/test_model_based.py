@@ -155,3 +155,14 @@ def test_bananas_full_pool_is_deterministic_and_picklable() -> None:
     copy = pickle.loads(pickle.dumps(sampler))
     assert copy._full_cache is None
     assert len(pickle.dumps(sampler)) < 100_000  # the encodings are not pickled
+
+
+def test_gp_score_floor_is_validated_and_ties_fall_back_to_the_pool() -> None:
+    with pytest.raises(ValueError, match="score_floor"):
+        GPBOSampler(score_floor="mean")
+    # More than half of the values tie at the top: the floored scores are constant,
+    # so the sampler proposes from its pool without fitting a GP.
+    sampler = GPBOSampler(n_startup_trials=3, n_candidates=10, seed=0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    study.optimize(lambda t: min(t.suggest_int("x", 0, 50), 1), n_trials=8)
+    assert len(study.trials) == 8
