@@ -14,8 +14,10 @@ from sknas.samplers._base import (
     NASSamplerBase,
     _check_choice,
     _check_float,
+    _check_floor,
     _check_int,
     candidate_pool,
+    floor_scores,
 )
 from sknas.samplers._ensemble import fit_predict_ensemble, torch_single_thread
 
@@ -86,6 +88,10 @@ class BananasSampler(NASSamplerBase):
         (``search_space.neighbours``; only with a search space).
     max_changes : int, default=2
         Mutations in the pool make 1 to ``max_changes`` changes.
+    score_floor : {"median", None}, default="median"
+        The ensemble is trained on the scores with those below their median
+        raised to it (:func:`~sknas.samplers._base.floor_scores`); None trains
+        on the scores as they are.
     n_startup_trials : int, default=10
         Random trials before the predictor is used.
     seed : int, optional
@@ -121,6 +127,7 @@ class BananasSampler(NASSamplerBase):
         max_pool_size: int = 20000,
         neighbours: bool = True,
         max_changes: int = 2,
+        score_floor: str | None = "median",
         n_startup_trials: int = 10,
         seed: int | None = None,
         search_space: SearchSpace | None = None,
@@ -142,6 +149,7 @@ class BananasSampler(NASSamplerBase):
             "candidate_pool", candidate_pool, ("auto", "full", "mutation")
         )
         self._max_pool_size = _check_int("max_pool_size", max_pool_size, 1)
+        self._score_floor = _check_floor("score_floor", score_floor)
         self._full_cache: _FullPool | None = None
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, search_space=search_space)
         if (
@@ -235,7 +243,7 @@ class BananasSampler(NASSamplerBase):
         with torch_single_thread():
             pred = fit_predict_ensemble(
                 domain.encode_many(history.params),
-                history.scores,
+                floor_scores(history.scores, self._score_floor),
                 X_pool,
                 n_models=self._n_models,
                 hidden_size=self._hidden_size,

@@ -14,8 +14,10 @@ from sknas.samplers._base import (
     History,
     NASSamplerBase,
     _check_choice,
+    _check_floor,
     _check_int,
     candidate_pool,
+    floor_scores,
 )
 from sknas.samplers._ensemble import torch_single_thread
 from sknas.spaces.encoding import _to_unit
@@ -129,9 +131,7 @@ class GPBOSampler(NASSamplerBase):
         self._neighbours = bool(neighbours)
         self._n_mc_samples = _check_int("n_mc_samples", n_mc_samples, 1)
         self._fit_maxiter = _check_int("fit_maxiter", fit_maxiter, 1)
-        if score_floor not in ("median", None):
-            raise ValueError(f"score_floor must be 'median' or None; got {score_floor!r}.")
-        self._score_floor = score_floor
+        self._score_floor = _check_floor("score_floor", score_floor)
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, search_space=search_space)
 
     def _encoding(self) -> str:
@@ -160,9 +160,7 @@ class GPBOSampler(NASSamplerBase):
             n_random=self._n_random,
             neighbours=self._neighbours,
         )
-        scores = history.scores
-        if self._score_floor == "median":
-            scores = np.maximum(scores, np.median(scores))
+        scores = floor_scores(history.scores, self._score_floor)
         if len(pool) == 1 or float(np.ptp(scores)) == 0.0:
             return pool[int(rng.integers(len(pool)))]
         import torch

@@ -14,6 +14,7 @@ from sknas.samplers._base import (
     _check_choice,
     _check_float,
     _check_int,
+    floor_scores,
 )
 from sknas.spaces.encoding import encode_choice_counts
 
@@ -236,7 +237,7 @@ def _clipped_ridge(
     -------
     ndarray of shape (n_candidates,)
     """
-    target = np.maximum(y, np.median(y))
+    target = floor_scores(y)
     centre = target.mean()
     gram = X.T @ X + alpha * np.eye(X.shape[1])
     weights = np.linalg.lstsq(gram, X.T @ (target - centre), rcond=None)[0]

@@ -16,7 +16,9 @@ from sknas.samplers._base import (
     NASSamplerBase,
     _check_choice,
     _check_float,
+    _check_floor,
     _check_int,
+    floor_scores,
 )
 from sknas.samplers._choices import ChoiceSpace
 from sknas.samplers._ensemble import torch_single_thread
@@ -260,9 +262,7 @@ class ReinforceSampler(NASSamplerBase):
         if self._baseline_decay >= 1.0:
             raise ValueError(f"baseline_decay must be < 1; got {baseline_decay!r}.")
         self._entropy_weight = _check_float("entropy_weight", entropy_weight)
-        if reward_floor not in ("median", None):
-            raise ValueError(f"reward_floor must be 'median' or None; got {reward_floor!r}.")
-        self._reward_floor = reward_floor
+        self._reward_floor = _check_floor("reward_floor", reward_floor)
         self._n_bins = _check_int("n_bins", n_bins, 2)
         self._max_retries = _check_int("max_retries", max_retries, 0)
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, search_space=search_space)
@@ -293,9 +293,9 @@ class ReinforceSampler(NASSamplerBase):
         return _State(key, controller)
 
     def _step(self, state: _State, indices: list[int], reward: float) -> None:
-        if self._reward_floor == "median":
+        if self._reward_floor is not None:
             state.rewards.append(reward)
-            reward = max(reward, float(np.median(state.rewards)))
+            reward = float(floor_scores(np.asarray(state.rewards), self._reward_floor)[-1])
         if state.baseline is None:
             state.baseline = reward
         advantage = reward - state.baseline

@@ -166,3 +166,16 @@ def test_gp_score_floor_is_validated_and_ties_fall_back_to_the_pool() -> None:
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(lambda t: min(t.suggest_int("x", 0, 50), 1), n_trials=8)
     assert len(study.trials) == 8
+
+
+def test_floor_scores_raises_the_lower_half_to_the_median() -> None:
+    import numpy as np
+
+    from sknas.samplers._base import floor_scores
+
+    scores = np.array([10.0, 84.0, 80.0, 12.0, 85.0])
+    np.testing.assert_allclose(floor_scores(scores), [80.0, 84.0, 80.0, 80.0, 85.0])
+    np.testing.assert_allclose(floor_scores(scores, None), scores)
+    assert floor_scores(np.array([])).size == 0
+    with pytest.raises(ValueError, match="score_floor"):
+        BananasSampler(score_floor="min")
