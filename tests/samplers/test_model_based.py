@@ -162,7 +162,7 @@ def test_gp_score_floor_is_validated_and_ties_fall_back_to_the_pool() -> None:
         GPBOSampler(score_floor="mean")
     # More than half of the values tie at the top: the floored scores are constant,
     # so the sampler proposes from its pool without fitting a GP.
-    sampler = GPBOSampler(n_startup_trials=3, n_candidates=10, seed=0)
+    sampler = GPBOSampler(n_startup_trials=3, n_candidates=10, score_floor="median", seed=0)
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(lambda t: min(t.suggest_int("x", 0, 50), 1), n_trials=8)
     assert len(study.trials) == 8
