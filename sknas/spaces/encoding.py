@@ -268,13 +268,17 @@ def encode_params(
                 slot[dist.choices.index(value)] = 1.0
             parts.extend(slot)
         else:
-            assert isinstance(dist, (IntDistribution, FloatDistribution))
-            if value is None:
-                parts.append(0.5)
-            else:
-                log = dist.log and dist.low > 0
-                parts.append(_to_unit(float(value), dist.low, dist.high, log))
+            parts.append(_numeric_slot(dist, value))
     return np.asarray(parts, dtype=float)
+
+
+def _numeric_slot(dist: BaseDistribution, value: Any) -> float:
+    """A numeric value on [0, 1] (log scale where ``log=True``); 0.5 when missing."""
+    assert isinstance(dist, (IntDistribution, FloatDistribution))
+    if value is None:
+        return 0.5
+    log = dist.log and dist.low > 0
+    return _to_unit(float(value), dist.low, dist.high, log)
 
 
 def encode_choice_counts(
@@ -312,10 +316,5 @@ def encode_choice_counts(
             if value is not None and value in dist.choices:
                 counts[dist.choices.index(value)] += 1.0
         else:
-            assert isinstance(dist, (IntDistribution, FloatDistribution))
-            if value is None:
-                numeric.append(0.5)
-            else:
-                log = dist.log and dist.low > 0
-                numeric.append(_to_unit(float(value), dist.low, dist.high, log))
+            numeric.append(_numeric_slot(dist, value))
     return np.asarray([c for counts in groups.values() for c in counts] + numeric, dtype=float)
