@@ -54,7 +54,8 @@ def main() -> None:
 
     print()
     print(f"Digits: {len(X_train)} training and {len(X_test)} test images, 10 classes")
-    print(f"Searched {nas.n_trials_} candidates with strategy {args.strategy!r}.")
+    sampler = type(nas.study_.sampler).__name__
+    print(f"Searched {nas.n_trials_} candidates with strategy {args.strategy!r} ({sampler}).")
     print(f"Best architecture: {nas.best_architecture_}")
     print(f"  parameters: {nas.cv_results_['n_parameters'][nas.best_index_]:,}")
     print(f"  validation accuracy during the search: {nas.best_score_:.4f}")
