@@ -27,7 +27,7 @@ search loop answers an exact duplicate from the finished trial.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -430,6 +430,38 @@ def unseen(
             keys.add(key)
             keep.append(dict(candidate))
     return keep
+
+
+def draw_unseen(
+    draw: Callable[[], dict[str, Any]],
+    domain: Domain,
+    seen: set[Hashable],
+    retries: int,
+) -> dict[str, Any]:
+    """Call ``draw`` until it returns a parameter set whose key is not in ``seen``.
+
+    Parameters
+    ----------
+    draw : callable
+        Returns a new parameter set (a sample, a mutation, a policy draw).
+    domain : Domain
+        Keys the parameter sets.
+    seen : set
+        Keys already finished or running.
+    retries : int
+        Draws after the first one; when all of them are known the last draw
+        is returned (the search loop answers an exact duplicate).
+
+    Returns
+    -------
+    dict
+    """
+    candidate = draw()
+    for _ in range(retries):
+        if domain.key(candidate) not in seen:
+            break
+        candidate = draw()
+    return candidate
 
 
 def candidate_pool(

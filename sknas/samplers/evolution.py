@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sknas.samplers._base import Domain, History, NASSamplerBase, _check_int
+from sknas.samplers._base import Domain, History, NASSamplerBase, _check_int, draw_unseen
 
 if TYPE_CHECKING:  # pragma: no cover
     from optuna.study import Study
@@ -92,9 +92,6 @@ class RegularizedEvolutionSampler(NASSamplerBase):
         size = min(self._sample_size, len(population))
         contestants = rng.choice(population, size=size, replace=False)
         parent = history.params[int(max(contestants, key=lambda i: history.scores[i]))]
-        child = domain.mutate(parent, rng)
-        for _ in range(self._max_retries):
-            if domain.key(child) not in history.seen:
-                break
-            child = domain.mutate(parent, rng)
-        return child
+        return draw_unseen(
+            lambda: domain.mutate(parent, rng), domain, history.seen, self._max_retries
+        )

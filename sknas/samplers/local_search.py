@@ -14,6 +14,7 @@ from sknas.samplers._base import (
     _check_choice,
     _check_float,
     _check_int,
+    draw_unseen,
     floor_scores,
 )
 from sknas.spaces.encoding import encode_choice_counts
@@ -167,12 +168,7 @@ class LocalSearchSampler(NASSamplerBase):
         rng: np.random.Generator,
     ) -> dict[str, Any]:
         _mark(study, trial, episode, restart=True)
-        candidate = domain.sample(rng)
-        for _ in range(self._max_draws):
-            if domain.key(candidate) not in history.seen:
-                break
-            candidate = domain.sample(rng)
-        return candidate
+        return draw_unseen(lambda: domain.sample(rng), domain, history.seen, self._max_draws)
 
     def _pick(
         self,

@@ -18,6 +18,7 @@ from sknas.samplers._base import (
     _check_float,
     _check_floor,
     _check_int,
+    draw_unseen,
     floor_scores,
 )
 from sknas.samplers._choices import ChoiceSpace
@@ -359,9 +360,9 @@ class ReinforceSampler(NASSamplerBase):
         choices = ChoiceSpace(domain.distributions, self._n_bins)
         with self._lock, torch_single_thread():
             state = self._update(study, domain, choices)
-            params: dict[str, Any] = {}
-            for _ in range(self._max_retries + 1):
-                params = choices.to_params(state.controller.sample(rng), rng)
-                if domain.key(params) not in history.seen:
-                    break
-        return params
+            return draw_unseen(
+                lambda: choices.to_params(state.controller.sample(rng), rng),
+                domain,
+                history.seen,
+                self._max_retries,
+            )
