@@ -10,7 +10,12 @@ import numpy as np
 from optuna.distributions import BaseDistribution
 from sklearn.base import BaseEstimator
 
-from sknas.spaces.encoding import encode_params, mutate_params, sample_params
+from sknas.spaces.encoding import (
+    encode_params,
+    mutate_params,
+    neighbour_params,
+    sample_params,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -163,19 +168,18 @@ class SearchSpace(BaseEstimator):
         """
         from optuna.distributions import CategoricalDistribution
 
-        params = self.to_params(arch)
+        categorical = {
+            name: dist
+            for name, dist in self.distributions().items()
+            if isinstance(dist, CategoricalDistribution)
+        }
         seen = {arch.key()}
         result = []
-        for name, dist in self.distributions().items():
-            if not isinstance(dist, CategoricalDistribution):
-                continue
-            for choice in dist.choices:
-                if choice == params[name]:
-                    continue
-                candidate = self.decode({**params, name: choice})
-                if candidate.key() not in seen:
-                    seen.add(candidate.key())
-                    result.append(candidate)
+        for params in neighbour_params(categorical, self.to_params(arch)):
+            candidate = self.decode(params)
+            if candidate.key() not in seen:
+                seen.add(candidate.key())
+                result.append(candidate)
         return result
 
     def encode(self, arch: Architecture, kind: str = "onehot") -> np.ndarray:
