@@ -24,6 +24,7 @@ imported from the file, it is passed to :func:`load` by the caller.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -113,6 +114,27 @@ def _decode_cv_results(encoded: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# -- preprocessing (scikit-learn transformers, written with skops.io) ------------------
+def _dump_preprocessor(preprocessor: Any, missing_values: str) -> dict[str, str]:
+    import skops.io
+
+    encoded = base64.b64encode(skops.io.dumps(preprocessor)).decode("ascii")
+    return {"missing_values": missing_values, "skops": encoded}
+
+
+def _load_preprocessor(description: dict[str, str]) -> Any:
+    import skops.io
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    from sknas.utils.preprocessing import PREPROCESSING_TYPES
+
+    try:
+        data = base64.b64decode(description["skops"])
+        return skops.io.loads(data, trusted=list(PREPROCESSING_TYPES))
+    except (UntrustedTypesFoundException, ValueError, TypeError, zipfile.BadZipFile) as exc:
+        raise ModelFileError(f"The saved preprocessing cannot be read safely: {exc}") from exc
+
+
 # -- saving --------------------------------------------------------------------------
 def _space_description(space: SearchSpace) -> dict[str, Any]:
     from sknas.spaces._registry import SPACES
@@ -174,7 +196,7 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         "n_outputs": int(estimator.n_outputs_),
         "image_shape": None if image_shape is None else [int(v) for v in image_shape],
         "y_was_1d": bool(getattr(estimator, "_y_was_1d", True)),
-        "preprocessing": estimator.preprocessor_.to_dict(),
+        "preprocessing": _dump_preprocessor(estimator.preprocessor_, estimator.missing_values),
         "network": {"dtype": str(dtype).replace("torch.", ""), "task": estimator._task},
         "best_score": _scalar(float(estimator.best_score_)),
         "best_index": int(estimator.best_index_),
@@ -327,7 +349,6 @@ def load(path: str | os.PathLike, *, search_space: SearchSpace | None = None) ->
     import torch
 
     from sknas.estimators import NASClassifier, NASRegressor
-    from sknas.utils.preprocessing import TabularPreprocessor
 
     path = Path(path)
     manifest, weights = _read(path)
@@ -350,8 +371,9 @@ def load(path: str | os.PathLike, *, search_space: SearchSpace | None = None) ->
                 f"model holds {manifest['architecture']['key']!r}: the space differs from the "
                 "one used for the search."
             )
-        preprocessor = TabularPreprocessor.from_dict(manifest["preprocessing"])
-        net = _rebuild_net(manifest, space, arch, preprocessor.n_features_out_, state)
+        preprocessor = _load_preprocessor(manifest["preprocessing"])
+        n_inputs = len(preprocessor.get_feature_names_out())
+        net = _rebuild_net(manifest, space, arch, n_inputs, state)
         params = dict(manifest["params"])
         if "search_space" not in params:  # an instance: the rebuilt one stands in for it
             params["search_space"] = space

@@ -34,7 +34,13 @@ from sknas.evaluation.training import TrainingEvaluator, torch_threads
 from sknas.samplers import STRATEGY_NAMES
 from sknas.spaces._registry import SPACES, make_search_space
 from sknas.spaces.base import SearchSpace
-from sknas.utils.preprocessing import MISSING_VALUES_OPTIONS, TabularPreprocessor, validate_table
+from sknas.utils.preprocessing import (
+    MISSING_VALUES_OPTIONS,
+    fit_transform_table,
+    has_categorical,
+    transform_table,
+    validate_table,
+)
 
 __all__ = ["BaseNAS", "SearchFailedError"]
 
@@ -265,18 +271,20 @@ class BaseNAS(BaseEstimator):
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
         """Check ``X`` and return the float32 matrix the network reads.
 
-        With ``reset=True`` the preprocessing (imputation, one-hot encoding of
-        a DataFrame's categorical columns) is fitted on ``X`` first; otherwise
-        the one fitted in ``fit`` is applied. See :mod:`sknas.utils.preprocessing`.
+        With ``reset=True`` the preprocessing (imputation, scaling, one-hot
+        encoding of a DataFrame's categorical columns; scikit-learn's
+        transformers) is fitted on ``X`` first and kept in ``preprocessor_``;
+        otherwise the one fitted in ``fit`` is applied. See
+        :mod:`sknas.utils.preprocessing`.
         """
         if reset:
             X_checked, _ = validate_table(self, X, reset=True)
-            self.preprocessor_ = TabularPreprocessor(self.missing_values).fit(X_checked)
-        else:
-            X_checked, _ = validate_table(
-                self, X, reset=False, keep_objects=self.preprocessor_.has_categorical
-            )
-        return self.preprocessor_.transform(X_checked)
+            self.preprocessor_, X32 = fit_transform_table(X_checked, self.missing_values)
+            return X32
+        X_checked, _ = validate_table(
+            self, X, reset=False, keep_objects=has_categorical(self.preprocessor_)
+        )
+        return transform_table(self.preprocessor_, X_checked, self.missing_values)
 
     def _validate_fit_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
         """Check the training data; return float32 ``X``, encoded ``y`` and ``n_outputs``."""
@@ -288,10 +296,8 @@ class BaseNAS(BaseEstimator):
             ensure_min_samples=2,
             multi_output=self._task == "regression",
         )
-        preprocessor = TabularPreprocessor(self.missing_values).fit(X_checked)
-        X32 = preprocessor.transform(X_checked)
         y_encoded, n_outputs = self._validate_targets(y_raw)
-        self.preprocessor_ = preprocessor
+        self.preprocessor_, X32 = fit_transform_table(X_checked, self.missing_values)
         return X32, y_encoded, n_outputs
 
     def __sklearn_tags__(self):  # noqa: D105

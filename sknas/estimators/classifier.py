@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -147,6 +149,7 @@ class NASClassifier(ClassifierMixin, BaseNAS):
 
     def _validate_targets(self, y: Any) -> tuple[np.ndarray, int]:
         y = column_or_1d(y, warn=True)
+        _check_label_values(y)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
@@ -185,3 +188,36 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _label_kind(value: Any) -> str:
+    if isinstance(value, (str, bytes)):
+        return "str"
+    if isinstance(value, (Number, np.bool_)):
+        return "number"
+    return type(value).__name__
+
+
+def _check_label_values(y: np.ndarray) -> None:
+    """Refuse missing labels and labels of several types, saying which and where."""
+    if y.dtype.kind != "O":
+        return
+    missing = np.array([v is None or (isinstance(v, float) and v != v) for v in y], dtype=bool)
+    pandas = sys.modules.get("pandas")
+    if pandas is not None:
+        missing |= np.asarray(pandas.isna(y), dtype=bool)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"y has {len(rows)} missing class labels (None or NaN), first at row {rows[0]}. "
+            "Every sample needs a label: drop these rows or give them a class of their own."
+        )
+    kinds: dict[str, Any] = {}
+    for value in y:
+        kinds.setdefault(_label_kind(value), value)
+    if len(kinds) > 1:
+        examples = ", ".join(f"{kind} ({value!r})" for kind, value in sorted(kinds.items()))
+        raise ValueError(
+            f"y mixes class labels of several types: {examples}. Use one type for all "
+            "labels, e.g. y.astype(str)."
+        )

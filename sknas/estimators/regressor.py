@@ -113,9 +113,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
                 ) from exc
         y = y.astype(np.float64)
         self._y_was_1d = y.ndim == 1
-        y2 = y.reshape(len(y), -1).astype(np.float32)
-        if not np.isfinite(y2).all():
-            raise ValueError("Target y contains values too large for float32.")
+        # float64 all the way: the network standardises and de-standardises the
+        # targets in float64, so values far from zero or of any scale keep their digits.
+        y2 = y.reshape(len(y), -1)
         return y2, y2.shape[1]
 
     def predict(self, X: Any) -> np.ndarray:

@@ -1,28 +1,32 @@
 """From what a user passes as ``X`` to the float32 matrix a network trains on.
 
-Two steps, both run inside the estimators:
+Three steps, all run inside the estimators:
 
 1. :func:`validate_table` checks the input with scikit-learn's
    ``validate_data`` (shape, number of samples and features, feature names,
-   infinite values, targets) and returns either a numeric ndarray (missing
-   values still NaN) or, for a pandas DataFrame, the DataFrame itself, whose
-   columns keep their own types. Sparse matrices are accepted and made dense
-   when the dense matrix fits in :data:`MAX_DENSE_BYTES`.
-2. :class:`TabularPreprocessor` is fitted on that table: numeric columns pass
-   through (missing values are refused, or filled with the column's training
-   mean), categorical and string columns of a DataFrame are one-hot encoded
-   (a category unseen during fit encodes as all zeros; a missing value is
-   refused, or becomes a category of its own). Its fitted state is plain
-   JSON-ready data, so it is saved with the model (see :mod:`sknas._persistence`).
+   targets) and returns either a numeric ndarray (missing values still NaN) or,
+   for a pandas DataFrame, the DataFrame itself, whose columns keep their own
+   types. Sparse matrices are accepted and made dense when the dense matrix
+   fits in :data:`MAX_DENSE_BYTES`.
+2. :func:`make_preprocessor` builds the preprocessing from scikit-learn's own
+   transformers: a ``ColumnTransformer`` whose numeric columns go through
+   ``SimpleImputer`` (with ``missing_values="impute"``), ``MaxAbsScaler`` and
+   ``StandardScaler`` (in float64, so that values of any magnitude keep their
+   spread), and whose categorical and string columns (of a DataFrame) are
+   one-hot encoded by ``OneHotEncoder(handle_unknown="ignore")``, which matches
+   categories by value whatever the column's dtype at predict time (a missing
+   value is a category of its own with ``"impute"``).
+3. :func:`fit_transform_table` and :func:`transform_table` first check the
+   values column by column (missing and infinite values are refused naming the
+   column), then apply the preprocessing and cast its standardised output to
+   float32.
 
-pandas is never imported here: a DataFrame is recognised only when pandas has
-already been imported by the caller.
+pandas is never imported here unless the caller passed a DataFrame.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -32,8 +36,15 @@ from sklearn.utils.validation import assert_all_finite, validate_data
 __all__ = [
     "MAX_DENSE_BYTES",
     "MISSING_VALUES_OPTIONS",
-    "TabularPreprocessor",
+    "PREPROCESSING_TYPES",
+    "categories_as_objects",
+    "check_values",
+    "column_kinds",
+    "fit_transform_table",
+    "has_categorical",
     "is_dataframe",
+    "make_preprocessor",
+    "transform_table",
     "validate_table",
 ]
 
@@ -42,6 +53,14 @@ MAX_DENSE_BYTES = 2 * 1024**3
 
 #: Values of the estimators' ``missing_values`` parameter.
 MISSING_VALUES_OPTIONS = ("error", "impute")
+
+#: Types in a fitted preprocessor that ``skops.io`` does not trust by default
+#: (as :func:`skops.io.get_untrusted_types` names them); everything else in it
+#: is one of scikit-learn's own transformers.
+PREPROCESSING_TYPES: tuple[str, ...] = (
+    "numpy.dtype",
+    "sknas.utils.preprocessing.categories_as_objects",
+)
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MISSING_HINT = (
@@ -91,7 +110,7 @@ def validate_table(
     multi_output: bool = False,
     keep_objects: bool = False,
 ) -> tuple[Any, np.ndarray | None]:
-    """Check ``X`` (and ``y``) and return them ready for :class:`TabularPreprocessor`.
+    """Check ``X`` (and ``y``) and return them ready for the preprocessing.
 
     Parameters
     ----------
@@ -116,7 +135,8 @@ def validate_table(
     Returns
     -------
     X : ndarray or DataFrame
-        A float ndarray (missing values as NaN), an object ndarray when
+        A float ndarray (missing and infinite values kept, for
+        :func:`check_values` to name their column), an object ndarray when
         ``keep_objects``, or the DataFrame itself.
     y : ndarray or None
         None when ``y`` was not validated.
@@ -149,7 +169,9 @@ def validate_table(
         "reset": reset,
         "accept_sparse": False if keep_objects else ["csr", "csc", "coo"],
         "dtype": None if keep_objects else [np.float64, np.float32],
-        "ensure_all_finite": False if keep_objects else "allow-nan",
+        # Missing and infinite values are refused (or imputed) column by column
+        # below, with the column's name in the message.
+        "ensure_all_finite": False,
         "ensure_min_samples": ensure_min_samples,
     }
     try:
@@ -180,11 +202,12 @@ def _missing_mask(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "fc":
         return np.isnan(values)
     if values.dtype.kind != "O":
-        return np.zeros(len(values), dtype=bool)
+        return np.zeros(values.shape, dtype=bool)
     pandas = sys.modules.get("pandas")
     if pandas is not None:
         return np.asarray(pandas.isna(values), dtype=bool)
-    return np.array([v is None or (isinstance(v, float) and v != v) for v in values], dtype=bool)
+    flat = [v is None or (isinstance(v, float) and v != v) for v in values.ravel()]
+    return np.array(flat, dtype=bool).reshape(values.shape)
 
 
 def _column_kind(series: Any, label: str) -> str:
@@ -218,6 +241,23 @@ def _column_kind(series: Any, label: str) -> str:
     )
 
 
+def column_kinds(X: Any) -> list[str]:
+    """``"numeric"`` or ``"categorical"`` for each column of a validated table.
+
+    Parameters
+    ----------
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+        Output of :func:`validate_table`; every column of an array is numeric.
+
+    Returns
+    -------
+    list of str
+    """
+    if not is_dataframe(X):
+        return ["numeric"] * X.shape[1]
+    return [_column_kind(X.iloc[:, j], _label(X.columns[j], j)) for j in range(X.shape[1])]
+
+
 def _as_float(values: Any, label: str) -> np.ndarray:
     """A column as float64, missing values as NaN."""
     if hasattr(values, "to_numpy"):  # pandas Series
@@ -242,193 +282,233 @@ def _as_float(values: Any, label: str) -> np.ndarray:
     return out
 
 
-def _as_strings(values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """A column as a str array of its present values, and its missing-value mask."""
-    values = values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else np.asarray(values)
-    missing = _missing_mask(values)
-    present = np.array([str(v) for v in values[~missing]], dtype=object)
-    return present, missing
+def _column(X: Any, j: int) -> Any:
+    return X.iloc[:, j] if is_dataframe(X) else X[:, j]
 
 
-def _iter_columns(X: Any) -> Iterator[tuple[Any, Any]]:
-    """(name or None, column) pairs of a DataFrame or a 2-D array."""
-    if is_dataframe(X):
-        for j in range(X.shape[1]):
-            yield X.columns[j], X.iloc[:, j]
-    else:
-        for j in range(X.shape[1]):
-            yield None, X[:, j]
+def _column_names(X: Any) -> list[Any]:
+    return list(X.columns) if is_dataframe(X) else [None] * X.shape[1]
 
 
-class TabularPreprocessor:
-    """Encode a validated table as the float32 matrix the network reads.
+def _numeric_block(X: Any, columns: list[int]) -> np.ndarray:
+    """The numeric columns of ``X`` as one float64 matrix, missing values as NaN."""
+    if not is_dataframe(X) and X.dtype.kind in "biuf":
+        return np.asarray(X[:, columns], dtype=np.float64)
+    names = _column_names(X)
+    block = np.empty((X.shape[0], len(columns)))
+    for k, j in enumerate(columns):
+        block[:, k] = _as_float(_column(X, j), _label(names[j], j))
+    return block
+
+
+def check_values(X: Any, kinds: list[str], *, impute: bool) -> None:
+    """Refuse infinite values, and missing values unless ``impute``, naming the column.
 
     Parameters
     ----------
-    missing_values : {"error", "impute"}, default="error"
-        ``"error"`` refuses missing values with a ``ValueError`` naming the
-        column; ``"impute"`` fills a numeric column's missing values with its
-        training mean (0 when the column has no value at all) and gives a
-        categorical column's missing values a category (column) of their own.
-
-    Attributes
-    ----------
-    columns_ : list of dict
-        One JSON-ready description per input column: ``{"name", "kind":
-        "numeric", "fill"}`` or ``{"name", "kind": "categorical",
-        "categories", "missing_category"}``.
-    n_features_in_ : int
-        Input columns.
-    n_features_out_ : int
-        Columns of the encoded matrix (numeric columns, then one per category,
-        in input order).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> pre = TabularPreprocessor(missing_values="impute").fit(np.array([[1.0], [np.nan], [3.0]]))
-    >>> pre.transform(np.array([[np.nan]]))
-    array([[2.]], dtype=float32)
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+        Output of :func:`validate_table`.
+    kinds : list of str
+        :func:`column_kinds` of the table seen in ``fit``.
+    impute : bool
+        Accept missing values (they are filled, or become a category).
     """
-
-    def __init__(self, missing_values: str = "error") -> None:
-        self.missing_values = missing_values
-
-    # -- fitting ---------------------------------------------------------------------
-    def fit(self, X: Any) -> TabularPreprocessor:
-        """Learn each column's kind, fill value and categories from ``X``.
-
-        Parameters
-        ----------
-        X : ndarray or DataFrame of shape (n_samples, n_features)
-            Output of :func:`validate_table`.
-
-        Returns
-        -------
-        self
-        """
-        if self.missing_values not in MISSING_VALUES_OPTIONS:
+    names = _column_names(X)
+    numeric = [j for j, kind in enumerate(kinds) if kind == "numeric"]
+    block = _numeric_block(X, numeric)
+    bad_columns = ~np.isfinite(block).all(axis=0)
+    for k in np.flatnonzero(bad_columns):
+        j = numeric[k]
+        values = block[:, k]
+        if np.isinf(values).any():
             raise ValueError(
-                f"missing_values must be one of {list(MISSING_VALUES_OPTIONS)}; "
-                f"got {self.missing_values!r}."
+                f"Input X contains infinity in {_label(names[j], j)}: "
+                f"{int(np.isinf(values).sum())} of {len(values)} rows. sknas needs finite "
+                "values; replace them (e.g. by NaN with missing_values='impute') first."
             )
-        impute = self.missing_values == "impute"
-        columns: list[dict[str, Any]] = []
-        frame = is_dataframe(X)
-        for j, (name, values) in enumerate(_iter_columns(X)):
-            label = _label(name, j)
-            kind = _column_kind(values, label) if frame else "numeric"
-            spec: dict[str, Any] = {"name": None if name is None else str(name), "kind": kind}
-            if kind == "numeric":
-                numbers = _check_numbers(_as_float(values, label), label, fill=None,
-                                         allow_nan=impute)
-                present = numbers[~np.isnan(numbers)]
-                spec["fill"] = (float(present.mean()) if present.size else 0.0) if impute else None
-            else:
-                strings, missing = _as_strings(values)
-                if missing.any() and not impute:
-                    raise ValueError(_missing_message(label, int(missing.sum()), len(missing)))
-                spec["categories"] = sorted(set(strings.tolist()))
-                spec["missing_category"] = impute
-            columns.append(spec)
-        self.columns_ = columns
-        self.n_features_in_ = len(columns)
-        self.n_features_out_ = sum(_width(spec) for spec in columns)
-        _check_dense_size(X.shape[0], self.n_features_out_, "Encoding X")
-        return self
+        if not impute:
+            raise ValueError(_missing_message(_label(names[j], j), int(np.isnan(values).sum()),
+                                              len(values)))
+    if impute:
+        return
+    for j, kind in enumerate(kinds):
+        if kind == "categorical":
+            column = _column(X, j)
+            values = column.to_numpy(dtype=object) if hasattr(column, "to_numpy") else column
+            missing = _missing_mask(np.asarray(values, dtype=object))
+            if missing.any():
+                raise ValueError(
+                    _missing_message(_label(names[j], j), int(missing.sum()), len(missing))
+                )
 
-    @property
-    def has_categorical(self) -> bool:
-        """True when some column is one-hot encoded."""
-        return any(spec["kind"] == "categorical" for spec in self.columns_)
 
-    # -- transforming ----------------------------------------------------------------
-    def transform(self, X: Any) -> np.ndarray:
-        """Encode ``X`` as float32.
+# -- the scikit-learn preprocessing ----------------------------------------------------
+def categories_as_objects(X: Any) -> np.ndarray:
+    """Categorical columns as an object array whose missing values are all ``np.nan``.
 
-        Parameters
-        ----------
-        X : ndarray or DataFrame of shape (n_samples, n_features_in_)
-            Output of :func:`validate_table`.
+    ``OneHotEncoder`` then compares the values themselves (``1 == 1.0``), and
+    pandas' missing markers (``None``, ``pd.NA``) become one category.
 
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features_out_), float32
-        """
-        n_samples = X.shape[0]
-        if not is_dataframe(X) and not self.has_categorical and X.dtype.kind in "biuf":
-            # Fast path: a numeric matrix, checked and filled column-wise at once.
-            matrix = np.asarray(X, dtype=np.float64)
-            fills = [spec["fill"] for spec in self.columns_]
-            nan = np.isnan(matrix)
-            if nan.any():
-                bad = [j for j in np.flatnonzero(nan.any(axis=0)) if fills[j] is None]
-                if bad:
-                    j = int(bad[0])
-                    label = _label(self.columns_[j]["name"], j)
-                    raise ValueError(_missing_message(label, int(nan[:, j].sum()), n_samples))
-                fill_row = np.array([np.nan if f is None else f for f in fills])
-                matrix = np.where(nan, fill_row[None, :], matrix)
-            with np.errstate(invalid="ignore"):
-                too_large = np.abs(matrix) > _FLOAT32_MAX
-            if too_large.any():
-                j = int(np.flatnonzero(too_large.any(axis=0))[0])
-                _check_numbers(matrix[:, j], _label(self.columns_[j]["name"], j), fill=None,
-                               allow_nan=False)
-            return matrix.astype(np.float32)
-        blocks: list[np.ndarray] = []
-        for j, ((_, values), spec) in enumerate(zip(_iter_columns(X), self.columns_)):
-            label = _label(spec["name"], j)
-            if spec["kind"] == "numeric":
-                numbers = _check_numbers(_as_float(values, label), label, fill=spec["fill"],
-                                         allow_nan=False)
-                blocks.append(numbers[:, None])
-            else:
-                blocks.append(_one_hot(values, spec, label))
-        if not blocks:
-            return np.empty((n_samples, 0), dtype=np.float32)
-        return np.concatenate(blocks, axis=1).astype(np.float32)
+    Parameters
+    ----------
+    X : ndarray or DataFrame of shape (n_samples, n_columns)
 
-    def fit_transform(self, X: Any) -> np.ndarray:
-        """:meth:`fit`, then :meth:`transform`."""
-        return self.fit(X).transform(X)
+    Returns
+    -------
+    ndarray of shape (n_samples, n_columns), dtype object
+    """
+    values = X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else np.asarray(X, dtype=object)
+    values = np.array(values, dtype=object)
+    values[_missing_mask(values)] = np.nan
+    return values
 
-    def get_feature_names_out(self) -> list[str]:
-        """Names of the encoded columns (``"name=category"`` for one-hot columns)."""
-        names: list[str] = []
-        for j, spec in enumerate(self.columns_):
-            base = spec["name"] if spec["name"] is not None else f"x{j}"
-            if spec["kind"] == "numeric":
-                names.append(base)
-            else:
-                names += [f"{base}={c}" for c in spec["categories"]]
-                if spec["missing_category"]:
-                    names.append(f"{base}=<missing>")
-        return names
 
-    # -- JSON ------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The fitted state as JSON-ready data."""
-        return {"missing_values": self.missing_values, "columns": self.columns_}
+def make_preprocessor(kinds: list[str], missing_values: str = "error") -> Any:
+    """The (unfitted) scikit-learn preprocessing of a table whose columns have ``kinds``.
 
-    @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> TabularPreprocessor:
-        """Rebuild a fitted preprocessor from :meth:`to_dict`'s output."""
-        pre = cls(missing_values=state["missing_values"])
-        pre.columns_ = [dict(spec) for spec in state["columns"]]
-        pre.n_features_in_ = len(pre.columns_)
-        pre.n_features_out_ = sum(_width(spec) for spec in pre.columns_)
-        return pre
+    Parameters
+    ----------
+    kinds : list of str
+        ``"numeric"`` or ``"categorical"`` per column (:func:`column_kinds`).
+    missing_values : {"error", "impute"}, default="error"
+        With ``"impute"``, numeric columns are filled with their training mean
+        (0 when a column has no value at all) and a categorical column's missing
+        values are a category of their own. With ``"error"`` missing values are
+        refused before the preprocessing runs (:func:`check_values`).
+
+    Returns
+    -------
+    sklearn.compose.ColumnTransformer
+        Numeric columns first (``[SimpleImputer] -> MaxAbsScaler ->
+        StandardScaler``, in float64), then the one-hot encoded categorical
+        columns; its output may be sparse when categorical columns exist.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import (
+        FunctionTransformer,
+        MaxAbsScaler,
+        OneHotEncoder,
+        StandardScaler,
+    )
+
+    if missing_values not in MISSING_VALUES_OPTIONS:
+        raise ValueError(
+            f"missing_values must be one of {list(MISSING_VALUES_OPTIONS)}; "
+            f"got {missing_values!r}."
+        )
+    numeric = [j for j, kind in enumerate(kinds) if kind == "numeric"]
+    categorical = [j for j, kind in enumerate(kinds) if kind == "categorical"]
+    # Dividing by the largest magnitude first keeps the variance of values far
+    # from zero (or huge) representable; StandardScaler's test for constant
+    # columns is relative to the data.
+    scaling: list[Any] = [MaxAbsScaler(), StandardScaler()]
+    if missing_values == "impute":
+        scaling.insert(0, SimpleImputer(strategy="mean", keep_empty_features=True))
+    transformers: list[tuple[str, Any, list[int]]] = []
+    if numeric:
+        transformers.append(("numeric", make_pipeline(*scaling), numeric))
+    if categorical:
+        encoder = make_pipeline(
+            FunctionTransformer(categories_as_objects, feature_names_out="one-to-one"),
+            OneHotEncoder(handle_unknown="ignore"),
+        )
+        transformers.append(("categorical", encoder, categorical))
+    return ColumnTransformer(transformers, sparse_threshold=1.0, verbose_feature_names_out=False)
+
+
+def _fitted_kinds(preprocessor: Any) -> list[str]:
+    kinds = [""] * preprocessor.n_features_in_
+    for name, _, columns in preprocessor.transformers_:
+        for j in columns:
+            kinds[j] = name
+    return kinds
+
+
+def _encode(preprocessor: Any, X: Any, kinds: list[str], *, fit: bool) -> np.ndarray:
+    if fit:
+        Z = preprocessor.fit_transform(X)
+    else:
+        Z = preprocessor.transform(X)
+    n_out = Z.shape[1]
+    if hasattr(Z, "toarray"):
+        _check_dense_size(Z.shape[0], n_out, "Encoding X")
+        Z = Z.toarray()
+    Z = np.asarray(Z, dtype=np.float64)
+    # Standardised training values stay within sqrt(n_samples); a value that does not
+    # fit in float32 once standardised is far outside the training range.
+    numeric = [j for j, kind in enumerate(kinds) if kind == "numeric"]
+    with np.errstate(invalid="ignore"):
+        too_large = np.abs(Z[:, : len(numeric)]) > _FLOAT32_MAX
+    if too_large.any():
+        k = int(np.flatnonzero(too_large.any(axis=0))[0])
+        j = numeric[k]
+        raise ValueError(
+            f"Input X {_label(_column_names(X)[j], j)} holds values so far outside the "
+            "range seen in fit that, standardised, they exceed float32's range "
+            f"({int(too_large[:, k].sum())} of {len(Z)} rows)."
+        )
+    return Z.astype(np.float32)
+
+
+def fit_transform_table(X: Any, missing_values: str = "error") -> tuple[Any, np.ndarray]:
+    """Build and fit the preprocessing on a validated table; return it and the encoded ``X``.
+
+    Parameters
+    ----------
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+        Output of :func:`validate_table`.
+    missing_values : {"error", "impute"}, default="error"
+        See :func:`make_preprocessor`.
+
+    Returns
+    -------
+    preprocessor : sklearn.compose.ColumnTransformer
+        Fitted.
+    X_encoded : ndarray of shape (n_samples, n_features_out), float32
+    """
+    kinds = column_kinds(X)
+    preprocessor = make_preprocessor(kinds, missing_values)
+    check_values(X, kinds, impute=missing_values == "impute")
+    return preprocessor, _encode(preprocessor, X, kinds, fit=True)
+
+
+def transform_table(preprocessor: Any, X: Any, missing_values: str = "error") -> np.ndarray:
+    """Encode a validated table with the fitted preprocessing, as float32.
+
+    Parameters
+    ----------
+    preprocessor : sklearn.compose.ColumnTransformer
+        Fitted by :func:`fit_transform_table`.
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+        Output of :func:`validate_table`.
+    missing_values : {"error", "impute"}, default="error"
+        As in ``fit``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features_out), float32
+    """
+    kinds = _fitted_kinds(preprocessor)
+    names = getattr(preprocessor, "feature_names_in_", None)
+    if names is not None and not is_dataframe(X):
+        # Fitted on a DataFrame: give the array its columns' names back, so that each
+        # column goes to its transformer without a warning from every one of them.
+        import pandas as pd
+
+        X = pd.DataFrame(X, columns=names)
+    check_values(X, kinds, impute=missing_values == "impute")
+    return _encode(preprocessor, X, kinds, fit=False)
+
+
+def has_categorical(preprocessor: Any) -> bool:
+    """True when the fitted preprocessing one-hot encodes some column."""
+    return "categorical" in _fitted_kinds(preprocessor)
 
 
 def _label(name: Any, index: int) -> str:
     return f"column {name!r}" if name is not None else f"column {index}"
-
-
-def _width(spec: dict[str, Any]) -> int:
-    if spec["kind"] == "numeric":
-        return 1
-    return len(spec["categories"]) + int(spec["missing_category"])
 
 
 def _missing_message(label: str, count: int, n_samples: int) -> str:
@@ -437,43 +517,4 @@ def _missing_message(label: str, count: int, n_samples: int) -> str:
         f"Input X contains NaN (missing values){where}: {count} of {n_samples} rows. "
         + _MISSING_HINT
     )
-
-
-def _check_numbers(
-    values: np.ndarray, label: str, *, fill: float | None, allow_nan: bool
-) -> np.ndarray:
-    """Refuse infinite and too-large values; fill or refuse NaN."""
-    nan = np.isnan(values)
-    if nan.any() and not allow_nan:
-        if fill is None:
-            raise ValueError(_missing_message(label, int(nan.sum()), len(values)))
-        values = np.where(nan, fill, values)
-    with np.errstate(invalid="ignore"):
-        too_large = np.abs(values) > _FLOAT32_MAX
-    if too_large.any():
-        where = f" in {label}" if label else ""
-        kind = "infinity" if np.isinf(values).any() else "values too large for float32"
-        raise ValueError(
-            f"Input X contains {kind}{where}; sknas works in float32 and needs finite values."
-        )
-    return values
-
-
-def _one_hot(values: Any, spec: dict[str, Any], label: str) -> np.ndarray:
-    strings, missing = _as_strings(values)
-    categories = np.array(spec["categories"], dtype=object)
-    width = len(categories) + int(spec["missing_category"])
-    block = np.zeros((len(missing), width))
-    if missing.any():
-        if not spec["missing_category"]:
-            raise ValueError(_missing_message(label, int(missing.sum()), len(missing)))
-        block[missing, -1] = 1.0
-    if len(categories) and len(strings):
-        sorted_categories = categories.astype(str)
-        position = np.searchsorted(sorted_categories, strings.astype(str))
-        clipped = np.minimum(position, len(categories) - 1)
-        known = sorted_categories[clipped] == strings.astype(str)
-        rows = np.flatnonzero(~missing)[known]
-        block[rows, clipped[known]] = 1.0
-    return block
 
