@@ -182,6 +182,9 @@ class BaseNAS(BaseEstimator):
     def _default_scoring(self) -> str:
         raise NotImplementedError
 
+    def _check_raw_targets(self, y: Any) -> None:
+        """Refuse targets that scikit-learn's checks would misreport (before they run)."""
+
     # -- resolution of "auto" values -------------------------------------------------
     def _resolve_search_space(self, image_shape: tuple[int, ...] | None = None) -> SearchSpace:
         """The search space to use; ``"auto"`` is an MLP space, or a cell space for images.
@@ -288,6 +291,7 @@ class BaseNAS(BaseEstimator):
 
     def _validate_fit_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
         """Check the training data; return float32 ``X``, encoded ``y`` and ``n_outputs``."""
+        self._check_raw_targets(y)
         X_checked, y_raw = validate_table(
             self,
             X,

@@ -93,8 +93,9 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     Attributes
     ----------
     best_estimator_ : skorch.NeuralNetClassifier
-        The best network refit on all the data (inputs are standardised
-        inside it; it predicts class indices into ``classes_``).
+        The best network refit on all the data. It reads the output of
+        ``preprocessor_.transform`` as float32 and predicts class indices into
+        ``classes_``.
     best_params_ : dict
         Parameters of the best trial.
     best_architecture_ : Architecture
@@ -119,9 +120,12 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit`` (only when ``X`` has string column names).
-    preprocessor_ : TabularPreprocessor
-        How ``X`` becomes the network's input: missing-value fills and the
-        one-hot encoding of a DataFrame's categorical and string columns.
+    preprocessor_ : sklearn.compose.ColumnTransformer
+        How ``X`` becomes the network's input, built from scikit-learn's
+        transformers: numeric columns are imputed (``missing_values="impute"``)
+        and standardised in float64, a DataFrame's categorical and string
+        columns are one-hot encoded; ``get_feature_names_out()`` names the
+        encoded columns.
 
     Notes
     -----
@@ -147,9 +151,18 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     def _default_scoring(self) -> str:
         return "accuracy"
 
+    def _check_raw_targets(self, y: Any) -> None:
+        # Before scikit-learn's checks: they would report labels mixing types as
+        # "continuous values", and fail on pandas' NA.
+        dtype = getattr(y, "dtype", None)
+        if y is None or (isinstance(dtype, np.dtype) and dtype.kind != "O"):
+            return
+        labels = np.asarray(y, dtype=object)
+        if labels.ndim == 1:
+            _check_label_values(labels)
+
     def _validate_targets(self, y: Any) -> tuple[np.ndarray, int]:
         y = column_or_1d(y, warn=True)
-        _check_label_values(y)
         check_classification_targets(y)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_

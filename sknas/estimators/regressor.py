@@ -72,7 +72,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
     Attributes
     ----------
     best_estimator_ : skorch.NeuralNetRegressor
-        The best network refit on all the data.
+        The best network refit on all the data; it reads the output of
+        ``preprocessor_.transform`` as float32 and returns targets in their
+        own units (de-standardised in float64).
     best_params_, best_architecture_, best_score_, best_index_ :
         The chosen candidate (see :class:`~sknas.NASClassifier`).
     cv_results_ : dict of ndarray
@@ -83,7 +85,7 @@ class NASRegressor(RegressorMixin, BaseNAS):
         As in :class:`~sknas.NASClassifier`.
     n_outputs_ : int
         Number of targets.
-    preprocessor_ : TabularPreprocessor
+    preprocessor_ : sklearn.compose.ColumnTransformer
         How ``X`` becomes the network's input (see :class:`~sknas.NASClassifier`).
 
     Examples
