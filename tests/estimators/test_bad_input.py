@@ -57,30 +57,20 @@ def test_infinite_X_is_refused_naming_the_column(data, value, no_training):
         NASClassifier(**TINY).fit(frame, y)
 
 
-def test_infinite_X_at_predict_is_refused_naming_the_column(data):
+@pytest.mark.parametrize(
+    "cell, value, match",
+    [
+        ((1, 0), np.nan, r"NaN.*column 0"),
+        ((2, 1), np.inf, r"infinity in column 1: 1 of 4 rows"),
+        ((0, 0), 1e300, r"column 0 holds values so far outside the range"),
+    ],
+)
+def test_bad_values_at_predict_are_refused_naming_the_column(data, cell, value, match):
     X, y = data
     clf = NASClassifier(**TINY).fit(X, y)
     X_new = X[:4].copy()
-    X_new[2, 1] = np.inf
-    with pytest.raises(ValueError, match=r"infinity in column 1: 1 of 4 rows"):
-        clf.predict(X_new)
-
-
-def test_value_beyond_float32_once_standardised_is_refused_at_predict(data):
-    X, y = data
-    clf = NASClassifier(**TINY).fit(X, y)
-    X_new = X[:4].copy()
-    X_new[0, 0] = 1e300
-    with pytest.raises(ValueError, match=r"column 0 holds values so far outside the range"):
-        clf.predict(X_new)
-
-
-def test_nan_at_predict_is_refused(data):
-    X, y = data
-    clf = NASClassifier(**TINY).fit(X, y)
-    X_new = X[:4].copy()
-    X_new[1, 0] = np.nan
-    with pytest.raises(ValueError, match=r"NaN.*column 0"):
+    X_new[cell] = value
+    with pytest.raises(ValueError, match=match):
         clf.predict(X_new)
 
 
