@@ -54,10 +54,24 @@ MAX_DENSE_BYTES = 2 * 1024**3
 #: Values of the estimators' ``missing_values`` parameter.
 MISSING_VALUES_OPTIONS = ("error", "impute")
 
-#: Types in a fitted preprocessor that ``skops.io`` does not trust by default
-#: (as :func:`skops.io.get_untrusted_types` names them); everything else in it
-#: is one of scikit-learn's own transformers.
+#: Every type a fitted preprocessor holds, named as ``skops.io`` names them: pass
+#: them as ``trusted`` to :func:`skops.io.loads`. Only the last two are not
+#: trusted by skops by default (:func:`skops.io.get_untrusted_types`).
 PREPROCESSING_TYPES: tuple[str, ...] = (
+    "builtins.dict",
+    "builtins.list",
+    "builtins.slice",
+    "builtins.str",
+    "builtins.tuple",
+    "numpy.float64",
+    "numpy.ndarray",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.MaxAbsScaler",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
     "numpy.dtype",
     "sknas.utils.preprocessing.categories_as_objects",
 )
