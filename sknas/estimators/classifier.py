@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from numbers import Number
 from typing import Any
 
@@ -13,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from sknas.estimators.base import BaseNAS
+from sknas.utils._columns import missing_mask
 
 __all__ = ["NASClassifier"]
 
@@ -215,10 +215,7 @@ def _check_label_values(y: np.ndarray) -> None:
     """Refuse missing labels and labels of several types, saying which and where."""
     if y.dtype.kind != "O":
         return
-    missing = np.array([v is None or (isinstance(v, float) and v != v) for v in y], dtype=bool)
-    pandas = sys.modules.get("pandas")
-    if pandas is not None:
-        missing |= np.asarray(pandas.isna(y), dtype=bool)
+    missing = missing_mask(y)
     if missing.any():
         rows = np.flatnonzero(missing)
         raise ValueError(
