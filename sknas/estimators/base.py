@@ -180,7 +180,7 @@ class BaseNAS(BaseEstimator):
                 raise ValueError(
                     f"Cannot set {key!r}: {component}={value!r} is a name, not an object with "
                     f"parameters. Pass the component as an object first, e.g. {example} "
-                    "(sknas.spaces.MLPSpace, sknas.spaces.NB201Space, or an Optuna sampler instance)."
+                    "(sknas.spaces.MLPSpace, sknas.spaces.NB201Space, an Optuna sampler)."
                 )
         return super().set_params(**params)
 
@@ -552,6 +552,63 @@ class BaseNAS(BaseEstimator):
         losses = np.nan_to_num(results["mean_valid_loss"][tied], nan=np.inf)
         return int(tied[np.argmin(losses)])
 
+    # -- fitted state ----------------------------------------------------------------
+    #: Fitted attributes every fitted estimator has (``_set_fitted_state`` requires them).
+    _REQUIRED_STATE: tuple[str, ...] = (
+        "search_space_", "best_architecture_", "best_params_", "best_score_", "best_index_",
+        "n_trials_", "cv_results_", "n_features_in_", "n_outputs_", "preprocessor_",
+        "image_shape_", "device_",
+    )
+    #: Fitted attributes that depend on the data or the settings.
+    _OPTIONAL_STATE: tuple[str, ...] = (
+        "best_estimator_", "refit_time_", "feature_names_in_", "study_",
+    )
+
+    def _get_fitted_state(self) -> dict[str, Any]:
+        """The fitted attributes, by name (what :meth:`save` writes).
+
+        Returns
+        -------
+        dict
+            Every attribute of ``_REQUIRED_STATE`` and those of
+            ``_OPTIONAL_STATE`` the estimator has.
+        """
+        check_is_fitted(self, "cv_results_")
+        names = self._REQUIRED_STATE + self._OPTIONAL_STATE
+        return {name: getattr(self, name) for name in names if hasattr(self, name)}
+
+    def _set_fitted_state(self, state: dict[str, Any]) -> BaseNAS:
+        """Make this estimator fitted from ``state`` (what :func:`sknas.load` reads).
+
+        Parameters
+        ----------
+        state : dict
+            Fitted attributes by name, as :meth:`_get_fitted_state` returns them.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            When a required attribute is missing or a name is not a fitted attribute.
+        """
+        known = set(self._REQUIRED_STATE + self._OPTIONAL_STATE)
+        unknown = sorted(set(state) - known)
+        missing = sorted(set(self._REQUIRED_STATE) - set(state))
+        if unknown or missing:
+            raise ValueError(
+                f"Not a fitted state of {type(self).__name__}: unknown {unknown}, "
+                f"missing {missing}."
+            )
+        for name in self._REQUIRED_STATE + self._OPTIONAL_STATE:
+            if name in state:
+                setattr(self, name, state[name])
+            elif hasattr(self, name):
+                delattr(self, name)
+        return self
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted model to ``path``: weights plus a JSON description.
 
@@ -568,7 +625,7 @@ class BaseNAS(BaseEstimator):
         -------
         Path
         """
-        from sknas._persistence import save_model
+        from sknas.estimators._persistence import save_model
 
         return save_model(self, path)
 

@@ -43,6 +43,9 @@ MAX_DENSE_BYTES = 2 * 1024**3
 #: Values of the estimators' ``missing_values`` parameter.
 MISSING_VALUES_OPTIONS = ("error", "impute")
 
+#: Types a fitted preprocessor is made of (what model files trust when they load it).
+PREPROCESSING_TYPES: tuple[str, ...] = ("sknas.utils.preprocessing.TabularPreprocessor",)
+
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _MISSING_HINT = (
     "Set missing_values='impute' to fill missing numbers with the column's training mean "
