@@ -147,6 +147,7 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     """
 
     _task = "classification"
+    _REQUIRED_STATE = (*BaseNAS._REQUIRED_STATE, "classes_")
 
     def _default_scoring(self) -> str:
         return "accuracy"

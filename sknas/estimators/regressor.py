@@ -99,6 +99,7 @@ class NASRegressor(RegressorMixin, BaseNAS):
     """
 
     _task = "regression"
+    _REQUIRED_STATE = (*BaseNAS._REQUIRED_STATE, "_y_was_1d")
 
     def _default_scoring(self) -> str:
         return "r2"

@@ -266,6 +266,62 @@ class TrainingEvaluator:
             **kwargs,
         )
 
+    def inference_module(self, arch: Architecture, n_features: int) -> Any:
+        """The module :meth:`build_net` trains, with neutral scaling statistics.
+
+        The space's network inside the input and target scaling; loading a
+        fitted ``state_dict`` sets the statistics. Built under
+        ``torch.device("meta")`` it has every shape and no memory.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The network's architecture.
+        n_features : int
+            Width of the encoded input rows.
+
+        Returns
+        -------
+        torch.nn.Module
+        """
+        from sknas.evaluation._modules import StandardizedModule
+
+        inner = self.search_space.build_module(arch, n_features, self.n_outputs)
+        if self.task == "classification":
+            return StandardizedModule(inner, n_features, self.n_outputs)
+        neutral = np.zeros(self.n_outputs), np.ones(self.n_outputs)
+        return StandardizedModule(inner, n_features, self.n_outputs, None, None, *neutral)
+
+    def inference_net(self, module: Any) -> Any:
+        """An initialised skorch net around ``module`` (from :meth:`inference_module`), on the CPU.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The network, its weights loaded.
+
+        Returns
+        -------
+        skorch net
+            A :class:`skorch.NeuralNetClassifier` or ``NeuralNetRegressor`` that
+            predicts with ``module``.
+        """
+        from sknas.evaluation._loader import BatchSlicingLoader
+        from sknas.evaluation._modules import StandardizedMSELoss
+        from sknas.evaluation._nets import SkorchClassifier, SkorchRegressor
+
+        kwargs: dict[str, Any] = {"callbacks__print_log": None}
+        if self.task == "classification":
+            net_class: Any = SkorchClassifier
+            kwargs.update(criterion=_cross_entropy(), classes=list(range(self.n_outputs)))
+        else:
+            net_class, kwargs["criterion"] = SkorchRegressor, StandardizedMSELoss
+        net = net_class(
+            module=module, train_split=None, iterator_valid=BatchSlicingLoader,
+            iterator_valid__batch_size=1024, device="cpu", verbose=0, **kwargs,
+        )
+        return net.initialize()
+
     # -- running -------------------------------------------------------------------
     @contextmanager
     def _seeded(self, seed: int) -> Iterator[None]:
