@@ -17,6 +17,7 @@ from sknas.spaces.base import SearchSpace
 
 __all__ = [
     "ACCEPTED_SHAPES",
+    "check_device_for_task",
     "check_input_ndim",
     "check_scorer",
     "check_space_builds",
@@ -105,6 +106,30 @@ def resolve_device(device: str) -> str:
             f"({type(exc).__name__}: {str(exc).splitlines()[0]}). Use device='auto' or 'cpu'."
         ) from exc
     return device
+
+
+def check_device_for_task(device: str, task: str) -> None:
+    """Refuse a device that cannot run the task's arithmetic.
+
+    Regression de-standardises its outputs in float64 (targets of any
+    magnitude stay exact), which Apple's MPS backend does not support.
+
+    Parameters
+    ----------
+    device : str
+        A resolved torch device string.
+    task : {"classification", "regression"}
+        The estimator's task.
+
+    Raises
+    ------
+    ValueError
+    """
+    if task == "regression" and device.split(":")[0] == "mps":
+        raise ValueError(
+            f"device={device!r} cannot run NASRegressor: its outputs are de-standardised in "
+            "float64, which the MPS backend does not support. Use device='cpu' (or 'cuda')."
+        )
 
 
 def clamp_threads(n_threads: int | None, what: str = "n_threads") -> int | None:

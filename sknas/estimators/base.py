@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from sknas._search import SearchOutcome
 from sknas.estimators._checks import (
+    check_device_for_task,
     check_input_ndim,
     check_scorer,
     check_space_builds,
@@ -348,6 +349,7 @@ class BaseNAS(BaseEstimator):
 
         space = self._resolve_search_space(self.image_shape_)
         device = resolve_device(self.device)
+        check_device_for_task(device, self._task)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         sampler_seed, split_seed, train_seed = (int(s) for s in seeds)
         splits = self._make_splits(X32, y_encoded, split_seed)

@@ -11,7 +11,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sknas import NASClassifier, NASRegressor
-from sknas.estimators._checks import clamp_threads
+from sknas.estimators._checks import check_device_for_task, clamp_threads
 from sknas.evaluation.training import TrainingEvaluator
 from sknas.spaces import MLPSpace, NB201Space
 
@@ -138,3 +138,12 @@ def test_nested_parameters_of_a_named_component_are_explained():
         NASClassifier(strategy="tpe").set_params(strategy__seed=3)
     model = NASClassifier().set_params(search_space=MLPSpace(), search_space__max_layers=3)
     assert model.search_space.max_layers == 3
+
+
+def test_regression_is_refused_on_mps():
+    with pytest.raises(ValueError, match="float64, which the MPS backend does not support"):
+        check_device_for_task("mps", "regression")
+    with pytest.raises(ValueError, match="MPS"):
+        check_device_for_task("mps:0", "regression")
+    check_device_for_task("mps", "classification")
+    check_device_for_task("cuda:0", "regression")
