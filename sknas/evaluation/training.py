@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from sknas.spaces.base import Architecture, SearchSpace
+from sknas.utils._threads import torch_threads
 
 __all__ = ["TrainingEvaluator", "EvaluationResult", "DEFAULT_TRAINING", "torch_threads"]
 
@@ -146,11 +147,14 @@ class TrainingEvaluator:
     # -- building ------------------------------------------------------------------
     def training_config(self, arch: Architecture) -> dict[str, Any]:
         """The candidate's training choices, defaults filled in."""
-        config = dict(DEFAULT_TRAINING)
-        getter = getattr(self.search_space, "training_config", None)
-        if getter is not None:
-            config.update(getter(arch))
-        return config
+        chosen = self.search_space.training_config(arch)
+        unknown = sorted(set(chosen) - set(DEFAULT_TRAINING))
+        if unknown:
+            raise ValueError(
+                f"{type(self.search_space).__name__}.training_config returned unknown keys "
+                f"{unknown}; known keys: {sorted(DEFAULT_TRAINING)}."
+            )
+        return {**DEFAULT_TRAINING, **chosen}
 
     def build_net(
         self,
@@ -426,28 +430,6 @@ def _best_epoch(history: Any) -> tuple[int, float]:
     finite = tied[np.isfinite(losses[tied])]
     best = int(finite[np.argmin(losses[finite])]) if len(finite) else int(tied[0])
     return best, float(losses[best])
-
-
-@contextmanager
-def torch_threads(n_threads: int | None) -> Iterator[None]:
-    """Run the block with ``n_threads`` torch intra-op threads, then restore the setting.
-
-    Parameters
-    ----------
-    n_threads : int or None
-        Threads to use; None leaves torch's setting alone.
-    """
-    import torch
-
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _cross_entropy() -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +90,12 @@ class SearchSpace(BaseEstimator):
     :meth:`mutate`, :meth:`neighbours` and :meth:`encode` work from the
     distributions and may be overridden with architecture-aware versions.
 
+    Three optional hooks have defaults that subclasses override where they
+    know better: :meth:`isomorphism_key` (architectures that compute the same
+    function), :meth:`all_architectures` (enumerating a small, finite space)
+    and :meth:`training_config` (training choices that are part of the
+    architecture). :class:`sknas.testing.SearchSpaceConformance` checks them.
+
     Search spaces are configurable objects (``get_params`` / ``set_params``),
     so an estimator's ``search_space__<param>`` can be tuned by ``GridSearchCV``.
     """
@@ -125,6 +131,60 @@ class SearchSpace(BaseEstimator):
         random draws alone.
         """
         return []
+
+    def isomorphism_key(self, arch: Architecture) -> str:
+        """A key shared by every architecture that computes the same function as ``arch``.
+
+        Strategies skip a candidate whose isomorphism key belongs to an
+        architecture already evaluated or running. The default is
+        ``arch.key()`` (no two distinct architectures are isomorphic); a space
+        whose cells can be isomorphic (NAS-Bench-201) overrides it.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+
+        Returns
+        -------
+        str
+            Equal for equal architectures, and stable across calls and processes.
+        """
+        return arch.key()
+
+    def all_architectures(self) -> Iterator[Architecture] | None:
+        """Every architecture of the space, when the space can list itself.
+
+        BANANAS scores the whole space instead of a mutation pool when this
+        returns an iterator of at most ``max_pool_size`` architectures. The
+        default returns None: the space is not enumerable (infinite, or too
+        large to list).
+
+        Returns
+        -------
+        iterator of Architecture or None
+            Each architecture once, in a fixed order; None when not enumerable.
+        """
+        return None
+
+    def training_config(self, arch: Architecture) -> dict[str, Any]:
+        """Training choices that ``arch`` makes itself (none by default).
+
+        The training evaluator fills in the keys not returned from
+        :data:`sknas.evaluation.training.DEFAULT_TRAINING` (``lr``,
+        ``weight_decay``, ``batch_size``, ``optimizer``); other keys are refused.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+
+        Returns
+        -------
+        dict
+            A subset of the keys of ``DEFAULT_TRAINING`` with their values.
+        """
+        return {}
 
     def to_params(self, arch: Architecture) -> dict[str, Any]:
         """Inverse of :meth:`decode`: the full parameter dict of ``arch``."""
