@@ -1,7 +1,9 @@
 """A pytest conformance suite every :class:`~sknas.spaces.SearchSpace` should pass.
 
 Subclass :class:`SearchSpaceConformance` in a test module and provide a
-``space`` fixture (and, if the default is wrong for the space, ``module_io``)::
+``space`` fixture (and, if the default is wrong for the space, ``module_io``).
+The suite covers the required methods and the optional hooks with their
+defaults (``isomorphism_key``, ``all_architectures``, ``training_config``)::
 
     class TestMySpace(SearchSpaceConformance):
         @pytest.fixture
@@ -11,6 +13,7 @@ Subclass :class:`SearchSpaceConformance` in a test module and provide a
 
 from __future__ import annotations
 
+import itertools
 import pickle
 
 import numpy as np
@@ -26,6 +29,8 @@ class SearchSpaceConformance:
     """Behaviour shared by all search spaces."""
 
     n_samples = 20
+    #: Architectures of ``all_architectures()`` checked (the first ones listed).
+    n_listed = 200
 
     @pytest.fixture
     def space(self) -> SearchSpace:  # pragma: no cover - provided by subclasses
@@ -109,3 +114,47 @@ class SearchSpaceConformance:
         restored = pickle.loads(pickle.dumps(space))
         assert restored.decode(space.to_params(archs[0])) == archs[0]
         assert pickle.loads(pickle.dumps(archs[0])) == archs[0]
+
+    def test_isomorphism_key_is_stable_and_equal_for_equal_architectures(self, space, archs):
+        by_key: dict[str, set[str]] = {}
+        for arch in archs:
+            key = space.isomorphism_key(arch)
+            assert isinstance(key, str)
+            assert space.isomorphism_key(arch) == key
+            assert space.isomorphism_key(space.decode(space.to_params(arch))) == key
+            assert space.isomorphism_key(pickle.loads(pickle.dumps(arch))) == key
+            by_key.setdefault(arch.key(), set()).add(key)
+        # equal architectures never get different isomorphism keys
+        assert all(len(keys) == 1 for keys in by_key.values())
+
+    def test_all_architectures_round_trip_when_listed(self, space):
+        listed = space.all_architectures()
+        if listed is None:  # not enumerable: the answer must not change
+            assert space.all_architectures() is None
+            return
+        first = list(itertools.islice(listed, self.n_listed))
+        assert first, "all_architectures() listed nothing"
+        keys = [arch.key() for arch in first]
+        assert len(set(keys)) == len(keys), "an architecture is listed twice"
+        for arch in first:
+            assert isinstance(arch, Architecture) and arch.space == space.name
+            params = space.to_params(arch)
+            space.check_params(params)
+            assert space.decode(params) == arch
+        again = itertools.islice(space.all_architectures(), len(first))
+        assert [arch.key() for arch in again] == keys, "the order is not fixed"
+
+    def test_training_config_returns_only_known_keys(self, space, archs):
+        from sknas.evaluation.training import DEFAULT_TRAINING
+
+        for arch in archs:
+            config = space.training_config(arch)
+            assert isinstance(config, dict)
+            unknown = set(config) - set(DEFAULT_TRAINING)
+            assert not unknown, f"unknown training keys {sorted(unknown)}"
+            assert config == space.training_config(arch)
+            for name, value in config.items():
+                assert isinstance(value, type(DEFAULT_TRAINING[name])) or (
+                    isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and isinstance(DEFAULT_TRAINING[name], (int, float))
+                ), (name, value)
