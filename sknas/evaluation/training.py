@@ -30,7 +30,7 @@ Split = tuple[np.ndarray, np.ndarray]
 class EvaluationResult:
     """Outcome of evaluating one candidate.
 
-    Attributes
+    Parameters
     ----------
     score : float
         Mean validation score over the splits (greater is better).
@@ -146,7 +146,18 @@ class TrainingEvaluator:
 
     # -- building ------------------------------------------------------------------
     def training_config(self, arch: Architecture) -> dict[str, Any]:
-        """The candidate's training choices, defaults filled in."""
+        """The candidate's training choices, defaults filled in.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The candidate.
+
+        Returns
+        -------
+        dict
+            :data:`DEFAULT_TRAINING` updated by the space's ``training_config(arch)``.
+        """
         chosen = self.search_space.training_config(arch)
         unknown = sorted(set(chosen) - set(DEFAULT_TRAINING))
         if unknown:
@@ -174,6 +185,30 @@ class TrainingEvaluator:
         the module has more than ``max_parameters`` parameters; ``deadline``
         (a ``time.perf_counter()`` value) stops training after the epoch in
         which it passes.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The candidate.
+        X_train : numpy.ndarray
+            Training inputs (their moments standardise the network's inputs).
+        y_train : numpy.ndarray
+            Training targets.
+        seed : int
+            Seed of the batch order (the caller seeds the initial weights).
+        max_epochs : int
+            Most epochs of training.
+        valid : tuple of (numpy.ndarray, numpy.ndarray), optional
+            Validation data scored after every epoch (early stopping, pruning).
+        trial : optuna.Trial, optional
+            Trial to which every epoch's validation score is reported.
+        deadline : float, optional
+            ``time.perf_counter()`` value after which training stops.
+
+        Returns
+        -------
+        skorch.NeuralNet
+            The (unfitted) net.
         """
         from skorch.callbacks import EarlyStopping, EpochScoring
         from skorch.dataset import Dataset
@@ -390,6 +425,24 @@ class TrainingEvaluator:
 
         On the CPU the returned network computes in double precision, so that
         each prediction depends only on its own row.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The architecture to train.
+        X : numpy.ndarray
+            All the training inputs.
+        y : numpy.ndarray
+            All the training targets.
+        n_epochs : int
+            Epochs of training (at least 1).
+        seed : int
+            Seed of the initial weights and of the batch order.
+
+        Returns
+        -------
+        skorch.NeuralNet
+            The fitted net.
         """
         from sknas.utils.memory import release_on_oom
 

@@ -69,6 +69,12 @@ class BananasSampler(NASSamplerBase):
     encoding : {"auto", "path", "onehot"}, default="auto"
         ``"auto"`` uses ``"path"`` when the search space offers it. Without a
         search space the generic one-hot encoding is used.
+    n_candidates : int, default=100
+        Mutations of the best architectures in the mutation pool.
+    n_parents : int, default=10
+        Best architectures that are mutated.
+    n_random : int, default=10
+        Random architectures added to the pool.
     candidate_pool : {"auto", "full", "mutation"}, default="auto"
         ``"full"``: score every architecture of the search space not yet
         evaluated (needs a search space with ``all_architectures()``; its
@@ -78,12 +84,6 @@ class BananasSampler(NASSamplerBase):
         ``"mutation"`` otherwise (and without a search space).
     max_pool_size : int, default=20000
         Largest space that ``"auto"`` scores completely.
-    n_candidates : int, default=100
-        Mutations of the best architectures in the mutation pool.
-    n_parents : int, default=10
-        Best architectures that are mutated.
-    n_random : int, default=10
-        Random architectures added to the pool.
     neighbours : bool, default=True
         Also put every unseen one-change neighbour of the parents in the pool
         (``search_space.neighbours``; only with a search space).

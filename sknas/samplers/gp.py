@@ -88,12 +88,12 @@ class GPBOSampler(NASSamplerBase):
         (``search_space.neighbours``; only with a search space).
     n_mc_samples : int, default=64
         Quasi-Monte-Carlo samples of the acquisition.
-    score_floor : {"median", None}, default=None
-        Raise the scores below their median to it before fitting (None: fit
-        the scores as they are).
     fit_maxiter : int, default=20
         L-BFGS iterations of the marginal-likelihood fit (kept small so a
         proposal stays well under a second after hundreds of trials).
+    score_floor : {"median", None}, default=None
+        Raise the scores below their median to it before fitting (None: fit
+        the scores as they are).
     n_startup_trials : int, default=10
         Random trials before the GP is used.
     seed : int, optional

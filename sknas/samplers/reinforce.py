@@ -82,14 +82,14 @@ class ReinforceSampler(NASSamplerBase):
         Adam step size; None means 0.1 for ``"independent"``, 0.02 for ``"lstm"``.
     baseline_decay : float, default=0.9
         Decay of the moving-average baseline.
+    entropy_weight : float, default=1e-3
+        Weight of the entropy bonus.
     reward_floor : {"median", None}, default="median"
         With ``"median"``, a value below the median of the values seen so far
         is raised to that median before it becomes a reward: the policy learns
         what makes an architecture good rather than how bad the broken ones
         are (on NAS-Bench-201 a cell without a path to the output scores
         about 10 %, a good one 85 %). None uses the values as they are.
-    entropy_weight : float, default=1e-3
-        Weight of the entropy bonus.
     n_bins : int, default=10
         Bins of numeric parameters.
     max_retries : int, default=20

@@ -66,7 +66,23 @@ class Architecture:
         canonical: str,
         description: str = "",
     ) -> Architecture:
-        """Build an architecture from a parameter mapping."""
+        """Build an architecture from a parameter mapping.
+
+        Parameters
+        ----------
+        space : str
+            Name of the search space.
+        params : mapping of str to value
+            The flat parameters (stored sorted by name).
+        canonical : str
+            The canonical key.
+        description : str, default=""
+            A human-readable summary.
+
+        Returns
+        -------
+        Architecture
+        """
         return cls(space, tuple(sorted(params.items())), canonical, description)
 
     @property
@@ -114,13 +130,37 @@ class SearchSpace(BaseEstimator):
         raise NotImplementedError
 
     def decode(self, params: Mapping[str, Any]) -> Architecture:
-        """Turn a full parameter dict into an :class:`Architecture`."""
+        """Turn a full parameter dict into an :class:`Architecture`.
+
+        Parameters
+        ----------
+        params : mapping of str to value
+            A value for every parameter of :meth:`distributions`.
+
+        Returns
+        -------
+        Architecture
+        """
         raise NotImplementedError
 
     def build_module(
         self, arch: Architecture, n_features_in: int, n_outputs: int
     ) -> torch.nn.Module:
-        """Build the PyTorch module of ``arch`` (the only method that imports torch)."""
+        """Build the PyTorch module of ``arch`` (the only method that imports torch).
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+        n_features_in : int
+            Number of input features.
+        n_outputs : int
+            Number of outputs (classes for a classifier, targets for a regressor).
+
+        Returns
+        -------
+        torch.nn.Module
+        """
         raise NotImplementedError
 
     def initial_params(self) -> list[dict[str, Any]]:
@@ -187,11 +227,27 @@ class SearchSpace(BaseEstimator):
         return {}
 
     def to_params(self, arch: Architecture) -> dict[str, Any]:
-        """Inverse of :meth:`decode`: the full parameter dict of ``arch``."""
+        """Inverse of :meth:`decode`: the full parameter dict of ``arch``.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+
+        Returns
+        -------
+        dict
+        """
         return arch.params
 
     def check_params(self, params: Mapping[str, Any]) -> None:
-        """Raise ``ValueError`` naming the first parameter missing or out of range."""
+        """Raise ``ValueError`` naming the first parameter missing or out of range.
+
+        Parameters
+        ----------
+        params : mapping of str to value
+            The parameters to check against :meth:`distributions`.
+        """
         for name, dist in self.distributions().items():
             if name not in params:
                 raise ValueError(f"{type(self).__name__}: parameter {name!r} is missing.")
@@ -207,11 +263,33 @@ class SearchSpace(BaseEstimator):
                 )
 
     def sample(self, rng: np.random.Generator) -> Architecture:
-        """Draw a random architecture."""
+        """Draw a random architecture.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+
+        Returns
+        -------
+        Architecture
+        """
         return self.decode(sample_params(self.distributions(), rng))
 
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
-        """Return a random neighbour of ``arch`` that differs from it."""
+        """Return a random neighbour of ``arch`` that differs from it.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The architecture to change.
+        rng : numpy.random.Generator
+            Source of randomness.
+
+        Returns
+        -------
+        Architecture
+        """
         distributions = self.distributions()
         params = self.to_params(arch)
         for _ in range(20):
@@ -225,6 +303,16 @@ class SearchSpace(BaseEstimator):
 
         Numeric parameters are not enumerated (they have no finite
         neighbourhood); spaces with such parameters may override this.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+
+        Returns
+        -------
+        list of Architecture
+            Distinct architectures, none equal to ``arch``.
         """
         from optuna.distributions import CategoricalDistribution
 

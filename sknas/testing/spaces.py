@@ -47,11 +47,13 @@ class SearchSpaceConformance:
         return [space.sample(rng) for _ in range(self.n_samples)]
 
     def test_distributions_are_flat_and_stable(self, space):
+        """``distributions()`` is non-empty and the same on every call."""
         first, second = space.distributions(), space.distributions()
         assert first and list(first) == list(second)
         assert first == second
 
     def test_decode_round_trip(self, space, archs):
+        """``decode(to_params(arch))`` gives back an equal architecture with the same key."""
         for arch in archs:
             assert isinstance(arch, Architecture)
             assert arch.space == space.name
@@ -61,17 +63,20 @@ class SearchSpaceConformance:
             assert again == arch and again.key() == arch.key() and hash(again) == hash(arch)
 
     def test_sampled_params_lie_in_distributions(self, space, archs):
+        """Sampled parameters lie inside their distributions."""
         dists = space.distributions()
         for arch in archs:
             for name, value in space.to_params(arch).items():
                 assert dists[name]._contains(dists[name].to_internal_repr(value)), name
 
     def test_sampling_is_seeded(self, space):
+        """The same generator seed gives the same samples."""
         a = [space.sample(np.random.default_rng(5)).key() for _ in range(3)]
         b = [space.sample(np.random.default_rng(5)).key() for _ in range(3)]
         assert a == b
 
     def test_mutation_changes_the_architecture(self, space, archs):
+        """``mutate`` returns a different, decodable architecture."""
         rng = np.random.default_rng(1)
         for arch in archs:
             child = space.mutate(arch, rng)
@@ -79,12 +84,14 @@ class SearchSpaceConformance:
             space.decode(space.to_params(child))
 
     def test_neighbours_are_distinct_and_differ(self, space, archs):
+        """``neighbours`` are distinct and differ from the architecture."""
         for arch in archs[:5]:
             keys = [n.key() for n in space.neighbours(arch)]
             assert arch.key() not in keys
             assert len(keys) == len(set(keys))
 
     def test_encodings_have_fixed_length(self, space, archs):
+        """Every encoding has one finite length; unknown encodings are refused."""
         for kind in space.encodings:
             lengths = {space.encode(arch, kind).shape for arch in archs}
             assert len(lengths) == 1, kind
@@ -93,12 +100,14 @@ class SearchSpaceConformance:
             space.encode(archs[0], "no-such-encoding")
 
     def test_bad_params_are_refused(self, space, archs):
+        """A missing parameter is refused with a ``ValueError`` naming it."""
         params = space.to_params(archs[0])
         name = next(iter(params))
         with pytest.raises(ValueError, match=name):
             space.decode({k: v for k, v in params.items() if k != name})
 
     def test_build_module_forward(self, space, archs, module_io):
+        """Built modules are ``torch.nn.Module`` with the requested output shape."""
         torch = pytest.importorskip("torch")
         n_in, n_out = module_io
         for arch in archs[:3]:
@@ -110,12 +119,14 @@ class SearchSpaceConformance:
             assert out.shape == (4, n_out)
 
     def test_clone_and_pickle(self, space, archs):
+        """Spaces clone and pickle; architectures pickle."""
         assert clone(space).get_params() == space.get_params()
         restored = pickle.loads(pickle.dumps(space))
         assert restored.decode(space.to_params(archs[0])) == archs[0]
         assert pickle.loads(pickle.dumps(archs[0])) == archs[0]
 
     def test_isomorphism_key_is_stable_and_equal_for_equal_architectures(self, space, archs):
+        """``isomorphism_key`` is a string, stable, and equal for equal architectures."""
         by_key: dict[str, set[str]] = {}
         for arch in archs:
             key = space.isomorphism_key(arch)
@@ -128,6 +139,7 @@ class SearchSpaceConformance:
         assert all(len(keys) == 1 for keys in by_key.values())
 
     def test_all_architectures_round_trip_when_listed(self, space):
+        """Listed architectures are distinct, valid, round-trip and keep their order."""
         listed = space.all_architectures()
         if listed is None:  # not enumerable: the answer must not change
             assert space.all_architectures() is None
@@ -145,6 +157,7 @@ class SearchSpaceConformance:
         assert [arch.key() for arch in again] == keys, "the order is not fixed"
 
     def test_training_config_returns_only_known_keys(self, space, archs):
+        """``training_config`` returns only the evaluator's keys, with values of their types."""
         from sknas.evaluation.training import DEFAULT_TRAINING
 
         for arch in archs:
