@@ -89,9 +89,9 @@ class Controller(torch.nn.Module):
         actions : list of int
             The decisions taken.
         log_prob : torch.Tensor
-            Log-probability of the whole sequence.
+            Log-probability of the whole sequence (zero when drawing).
         entropy : torch.Tensor
-            Sum of the entropies of the decisions along it.
+            Sum of the entropies of the decisions along it (zero when drawing).
         """
         taken: list[int] = []
         log_prob = torch.zeros((), dtype=torch.float64)
@@ -105,17 +105,20 @@ class Controller(torch.nn.Module):
                 logits = self.head(state[0][0])[lo:hi]
             else:
                 logits = self.logits[lo:hi]
-            policy = Categorical(logits=logits)
-            action = int(policy.sample()) if actions is None else int(actions[k])
-            log_prob = log_prob + policy.log_prob(torch.tensor(action))
-            entropy = entropy + policy.entropy()
+            policy = Categorical(logits=logits, validate_args=False)
+            if actions is None:
+                action = int(policy.sample())
+            else:
+                action = int(actions[k])
+                log_prob = log_prob + policy.log_prob(torch.tensor(action))
+                entropy = entropy + policy.entropy()
             taken.append(action)
             token = lo + action
         return taken, log_prob, entropy
 
     def sample(self) -> list[int]:
         """Draw one decision per parameter from the policy."""
-        with torch.no_grad():
+        with torch.inference_mode():
             return self(None)[0]
 
     def step(self, actions: Sequence[int], advantage: float, entropy_weight: float) -> None:
