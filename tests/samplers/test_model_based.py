@@ -210,3 +210,31 @@ def test_floor_scores_raises_the_lower_half_to_the_median() -> None:
     assert floor_scores(np.array([])).size == 0
     with pytest.raises(ValueError, match="score_floor"):
         BananasSampler(score_floor="min")
+
+
+def test_gp_fit_failure_is_logged_and_the_pool_still_ranked(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import botorch.fit
+    from botorch.exceptions.errors import ModelFittingError
+
+    def failing_fit(*args: Any, **kwargs: Any) -> Any:
+        raise ModelFittingError("All attempts to fit the model have failed.")
+
+    monkeypatch.setattr(botorch.fit, "fit_gpytorch_mll", failing_fit)
+    calls = _spy_acquisition(monkeypatch)
+    sampler = GPBOSampler(n_candidates=10, n_mc_samples=8, n_startup_trials=3, seed=0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    with caplog.at_level("WARNING", logger="sknas.samplers.gp"):
+        study.optimize(lambda t: float(t.suggest_int("x", 0, 50)), n_trials=5)
+    assert len(calls) == 2
+    messages = [r.getMessage() for r in caplog.records if r.name == "sknas.samplers.gp"]
+    assert len(messages) == 2 and all("All attempts" in m for m in messages)
+
+    def other_error(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug, not a fitting failure")
+
+    monkeypatch.setattr(botorch.fit, "fit_gpytorch_mll", other_error)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    with pytest.raises(RuntimeError, match="a bug"):
+        study.optimize(lambda t: float(t.suggest_int("x", 0, 50)), n_trials=5, catch=())
