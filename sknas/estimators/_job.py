@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import time
+import zipfile
 import zlib
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -420,7 +421,8 @@ def fetch_job(study: optuna.Study, *, allowed_spaces: Collection[str] = ()) -> S
         return _build_job(json.loads(config_text), _unpack_arrays(blob), allowed_spaces)
     except JobPayloadError as exc:
         raise JobPayloadError(f"The search job published in {where} is invalid: {exc}.") from exc
-    except (ValueError, TypeError, KeyError, OSError, zlib.error, binascii.Error) as exc:
+    except (ValueError, TypeError, KeyError, OSError, EOFError, zlib.error, binascii.Error,
+            zipfile.BadZipFile) as exc:
         raise JobPayloadError(
             f"The search job published in {where} is malformed ({type(exc).__name__}: {exc})."
         ) from exc
