@@ -106,6 +106,8 @@ def _differences(path: str, stored: Any, current: Any) -> list[str]:
     if stored == current:
         return []
     if isinstance(stored, dict) and isinstance(current, dict):
+        if "class" in stored and stored.get("class") != current.get("class"):
+            return [f"{path}: the study has {stored['class']}, this fit has {current.get('class')}"]
         keys = sorted(set(stored) | set(current))
         return [
             line for key in keys for line in _differences(f"{path}.{key}", stored.get(key),
