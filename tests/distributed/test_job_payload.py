@@ -23,6 +23,8 @@ from sknas.estimators._job import (
     JobPayloadError,
     fetch_job,
 )
+from sknas.spaces import MLPSpace, NB201Space
+from sknas.spaces._description import describe_space, rebuild_space
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(max_epochs=1, patience=1, random_state=0, device="cpu")
@@ -150,3 +152,26 @@ def test_n_jobs_with_an_unshareable_parameter_still_works(tmp_path):
         n_trials=3, n_jobs=2, strategy=optuna.samplers.RandomSampler(seed=0), **TINY
     ).fit(X, y)
     assert clf.n_trials_ >= 3
+
+
+@pytest.mark.parametrize(
+    "space",
+    [MLPSpace(max_layers=1, widths=(8, 16)), NB201Space(channels=8, image_shape=(1, 8, 8))],
+    ids=["mlp", "nb201"],
+)
+def test_space_description_round_trips_through_json(space):
+    description = json.loads(json.dumps(describe_space(space)))
+    rebuilt = rebuild_space(description)
+    assert type(rebuilt) is type(space)
+    assert rebuilt.get_params() == space.get_params()
+    assert rebuilt.distributions() == space.distributions()
+
+
+def test_an_unregistered_space_class_is_imported_only_when_allowed():
+    description = {**describe_space(MLPSpace()), "name": None}
+    with pytest.raises(ValueError, match="not registered"):
+        rebuild_space(description)
+    path = description["class"]
+    assert isinstance(rebuild_space(description, allowed_classes=[path]), MLPSpace)
+    with pytest.raises(ValueError, match="not a sknas SearchSpace"):
+        rebuild_space({**description, "class": "os.path:join"}, allowed_classes=["os.path:join"])
