@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 from sklearn.datasets import load_digits, load_iris
 
 from sknas import NASClassifier
+from sknas._optuna_compat import storage_of
 from sknas.estimators._job import fetch_job
 
 FAST = dict(max_epochs=8, patience=4, random_state=0, device="cpu")
@@ -141,7 +142,7 @@ def test_n_jobs_two_local_processes(tmp_path):
     numbers = clf.cv_results_["trial_number"]
     assert sorted(numbers) == list(range(len(numbers))) and len(numbers) >= 6
     assert set(clf.cv_results_["state"]) <= {"COMPLETE", "PRUNED"}
-    assert isinstance(clf.study_._storage, optuna.storages.InMemoryStorage)
+    assert isinstance(storage_of(clf.study_), optuna.storages.InMemoryStorage)
     assert clf.score(X, y) > 0.6
 
 
