@@ -7,16 +7,25 @@ or looks their scores up in a table.
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from optuna.storages import fail_stale_trials
-from optuna.storages._heartbeat import get_heartbeat_thread, is_heartbeat_enabled
 from optuna.trial import FrozenTrial, TrialState
 
+from sknas._optuna_compat import heartbeat, heartbeat_enabled
 from sknas.spaces.base import Architecture, SearchSpace
 
 __all__ = ["run_search", "SearchOutcome", "ARCH_KEY_ATTR", "FAIL_REASON_ATTR"]
@@ -26,6 +35,8 @@ FAIL_REASON_ATTR = "fail_reason"
 DUPLICATE_ATTR = "duplicate_of"
 
 _STARTED_STATES = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+
+_logger = logging.getLogger(__name__)
 
 Objective = Callable[[optuna.Trial, Architecture], "float | Sequence[float]"]
 TrialCallback = Callable[[optuna.Study, FrozenTrial], None]
@@ -65,6 +76,44 @@ def _completed_by_key(study: optuna.Study) -> dict[str, FrozenTrial]:
 def _values_of(trial: FrozenTrial) -> float | list[float]:
     assert trial.values is not None
     return trial.values[0] if len(trial.values) == 1 else list(trial.values)
+
+
+def suggest_params(
+    trial: optuna.Trial, distributions: Mapping[str, BaseDistribution]
+) -> dict[str, Any]:
+    """Suggest every parameter of ``distributions`` through the trial's ``suggest_*`` calls.
+
+    The same as ``study.ask(fixed_distributions=distributions)``, but run
+    after ``ask``: an error (a distribution that the study's earlier trials
+    contradict, say) is raised once the caller holds the trial and can fail it.
+    """
+    params: dict[str, Any] = {}
+    for name, dist in distributions.items():
+        if isinstance(dist, FloatDistribution):
+            params[name] = trial.suggest_float(
+                name, dist.low, dist.high, step=dist.step, log=dist.log
+            )
+        elif isinstance(dist, IntDistribution):
+            params[name] = trial.suggest_int(
+                name, dist.low, dist.high, step=dist.step, log=dist.log
+            )
+        elif isinstance(dist, CategoricalDistribution):
+            params[name] = trial.suggest_categorical(name, dist.choices)  # type: ignore[arg-type]
+        else:
+            raise TypeError(f"Unsupported distribution {type(dist).__name__} for {name!r}.")
+    return params
+
+
+def _fail_if_running(study: optuna.Study, trial: optuna.Trial, exc: BaseException) -> None:
+    """Tell ``FAIL`` for a trial that an escaping exception left running, keeping why."""
+    try:
+        trial.set_user_attr(FAIL_REASON_ATTR, f"{type(exc).__name__}: {exc}")
+    except RuntimeError:  # UpdateFinishedTrialError: it was told already
+        return
+    try:
+        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+    except Exception as error:  # the original exception matters more
+        _logger.warning("Could not mark trial %d as failed: %s", trial.number, error)
 
 
 def run_search(
@@ -116,7 +165,7 @@ def run_search(
     """
     distributions = search_space.distributions()
     done = _completed_by_key(study)
-    heartbeat = is_heartbeat_enabled(study._storage)
+    beats = heartbeat_enabled(study)
     start = time.perf_counter()
     n_run = 0
     interrupted = timed_out = False
@@ -124,7 +173,7 @@ def run_search(
         if timeout is not None and time.perf_counter() - start >= timeout:
             timed_out = True
             break
-        if heartbeat:
+        if beats:
             # Trials of workers that stopped beating (killed, lost) become FAIL.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -137,10 +186,10 @@ def run_search(
         with warnings.catch_warnings():
             # Heartbeats are driven here, as Study.optimize would.
             warnings.filterwarnings("ignore", message="Heartbeat of storage")
-            trial = study.ask(fixed_distributions=distributions)
+            trial = study.ask()
         n_run += 1
         try:
-            arch = search_space.decode(trial.params)
+            arch = search_space.decode(suggest_params(trial, distributions))
             key = arch.key()
             trial.set_user_attr(ARCH_KEY_ATTR, key)
             previous = done.get(key)
@@ -151,7 +200,7 @@ def run_search(
                 trial.set_user_attr(DUPLICATE_ATTR, previous.number)
                 frozen = study.tell(trial, _values_of(previous))
             else:
-                with get_heartbeat_thread(trial._trial_id, study._storage):
+                with heartbeat(study, trial):
                     values = objective(trial, arch)
                 frozen = study.tell(trial, values)
                 if frozen.state == TrialState.COMPLETE:
@@ -168,6 +217,10 @@ def run_search(
             frozen = study.tell(trial, state=TrialState.FAIL)
             if not catch:
                 raise
+        finally:
+            escaping = sys.exc_info()[1]
+            if escaping is not None:  # never leave a trial RUNNING behind an exception
+                _fail_if_running(study, trial, escaping)
         for callback in callbacks:
             callback(study, frozen)
     return SearchOutcome(n_run, interrupted, timed_out, time.perf_counter() - start)

@@ -36,7 +36,8 @@ from sknas.estimators._checks import (
 from sknas.estimators._job import SearchJob, publish_job, run_worker_process, trial_seed
 from sknas.estimators._progress import ProgressBar
 from sknas.estimators._results import FINISHED_STATES, build_cv_results
-from sknas.estimators._storage import resolve_storage
+from sknas.estimators._resume import check_or_record, study_record
+from sknas.estimators._storage import GRACE_PERIOD, describe_storage, resolve_storage
 from sknas.estimators._waiting import copy_to_memory, wait_for_running_trials
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
 from sknas.samplers._registry import _VALID_NAMES
@@ -465,6 +466,13 @@ class BaseNAS(BaseEstimator):
         temporary file) and this process's outcome.
         """
         n_jobs = self._resolve_n_jobs()
+        if self.study_name is not None and self.storage is None:
+            warnings.warn(
+                f"study_name={self.study_name!r} is ignored without a storage: the search is "
+                "kept in memory and cannot be resumed. Give storage= to keep it.",
+                UserWarning,
+                stacklevel=3,
+            )
         storage, spec = resolve_storage(self.storage, n_jobs, tmp_dir)
         with optuna_log_level(self.verbose):
             study = optuna.create_study(
@@ -475,6 +483,9 @@ class BaseNAS(BaseEstimator):
                 direction="maximize",
                 load_if_exists=True,
             )
+            if self.storage is not None:  # before any training: refuse another search's study
+                record = study_record(self, space, job.X, job.y, job.n_outputs)
+                check_or_record(study, record, describe_storage(self.storage))
             if not study.trials:
                 for params in space.initial_params():
                     study.enqueue_trial(params, user_attrs={"initial": True})
@@ -488,7 +499,8 @@ class BaseNAS(BaseEstimator):
             else:
                 outcome = self._run_with_workers(job, study, spec, n_jobs, space, callbacks)
             if spec is not None:
-                wait_for_running_trials(study, job)
+                grace = spec.grace_period if spec.grace_period is not None else GRACE_PERIOD
+                wait_for_running_trials(study, deadline=job.deadline, silent_limit=grace)
             if progress is not None:
                 progress.close()
             if self.storage is None and spec is not None:

@@ -94,7 +94,9 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     storage : str or optuna.storages.BaseStorage, optional
         Optuna storage (e.g. ``"sqlite:///search.db"``) to persist the study.
     study_name : str, optional
-        Name of the study in ``storage``; an existing study is resumed.
+        Name of the study in ``storage``; an existing study is resumed when it was
+        built for the same search (else ``ValueError``). Ignored, with a warning,
+        without ``storage``.
 
     Attributes
     ----------

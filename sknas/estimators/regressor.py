@@ -73,7 +73,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
     storage : str or optuna.storages.BaseStorage, optional
         Optuna storage to persist the study.
     study_name : str, optional
-        Name of the study in ``storage``.
+        Name of the study in ``storage``; an existing study is resumed when it was
+        built for the same search (else ``ValueError``). Ignored, with a warning,
+        without ``storage``.
 
     Attributes
     ----------

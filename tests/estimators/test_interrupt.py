@@ -39,12 +39,14 @@ def test_keyboard_interrupt_keeps_finished_trials(tmp_path):
     assert "KeyboardInterrupt" in clf.cv_results_["fail_reason"][2]
     assert clf.best_index_ in (0, 1)
     assert clf.predict(X).shape == (len(X),)
-    # the finished trials are in the storage: a second fit resumes and completes the budget
+    # the finished trials are in the storage: a second fit (same space, so the study's record
+    # matches; one candidate and the refit are built, before the space would interrupt again)
+    # resumes and completes the budget
     resumed = NASClassifier(
-        search_space=MLPSpace(max_layers=2), n_trials=5, max_epochs=5, random_state=0,
-        device="cpu", pruner=None, storage=storage, study_name="interrupted",
+        search_space=InterruptingSpace(interrupt_at=3, max_layers=2), n_trials=4, max_epochs=5,
+        random_state=0, device="cpu", pruner=None, storage=storage, study_name="interrupted",
     ).fit(X, y)
-    assert resumed.n_trials_ == 5
+    assert resumed.n_trials_ == 4
     np.testing.assert_array_equal(
         resumed.cv_results_["mean_test_score"][:2], clf.cv_results_["mean_test_score"][:2]
     )
