@@ -171,7 +171,7 @@ class TrainingEvaluator:
         (a ``time.perf_counter()`` value) stops training after the epoch in
         which it passes.
         """
-        from skorch.callbacks import EarlyStopping, EpochScoring
+        from skorch.callbacks import EpochScoring
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split
 
@@ -181,6 +181,7 @@ class TrainingEvaluator:
         from sknas.evaluation.callbacks import (
             CandidateTimeout,
             DivergenceGuard,
+            EarlyStopping,
             TrialReporter,
             check_parameter_count,
         )
