@@ -161,7 +161,10 @@ def run_with_workers(
                 if killed:
                     with _interrupts.shielded():
                         pool.shutdown(wait=True, kill_workers=True)
-                        mark_orphans_failed(study)
+            with _interrupts.shielded():
+                # Trials of workers that died (killed above, or by a Ctrl-C before they
+                # started) must not stay RUNNING.
+                mark_orphans_failed(study)
     if aborted:
         raise KeyboardInterrupt
     for future in futures:

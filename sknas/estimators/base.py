@@ -398,8 +398,8 @@ class BaseNAS(BaseEstimator):
             self.refit_time_ = time.perf_counter() - start
         if not interrupted and _interrupts.count():
             warnings.warn(
-                "Interrupted by the user during the refit, after the search had finished; "
-                "the refit went on (a second Ctrl-C abandons it).",
+                "Interrupted by the user after the search had finished; the refit of the "
+                "best candidate went on (a second Ctrl-C abandons it).",
                 UserWarning,
                 stacklevel=3,
             )

@@ -61,10 +61,11 @@ class MarkingModule(torch.nn.Module):
         self.blocking = blocking
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        if PHASE["refit"] and MOMENT == "refit" and self.training:
-            for n in range(CONFIG["refit_interrupts"]):
-                if _interrupts.count() == n:
-                    block_until_interrupted(f"refit-{n}", n + 1)
+        if PHASE["refit"]:
+            if MOMENT == "refit" and self.training:
+                for n in range(CONFIG["refit_interrupts"]):
+                    if _interrupts.count() == n:
+                        block_until_interrupted(f"refit-{n}", n + 1)
         elif self.blocking and MOMENT == "train" and self.training:
             block_until_interrupted(f"train-{os.getpid()}")
         elif self.blocking and MOMENT == "valid" and not self.training:
