@@ -173,6 +173,6 @@ def run_with_workers(
             warnings.warn(
                 f"A worker process stopped with {type(exc).__name__}: {exc}",
                 RuntimeWarning,
-                stacklevel=4,
+                stacklevel=6,  # the user's call of fit
             )
     return outcome
