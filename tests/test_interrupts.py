@@ -20,8 +20,9 @@ def _ctrl_c() -> None:
 
 
 def test_guard_records_first_interrupt_outside_trials_and_raises_it_at_the_boundary():
-    with _interrupts.sigint_guard():
-        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    before = signal.getsignal(signal.SIGINT)
+    with _interrupts.sigint_guard(force=True):
+        assert signal.getsignal(signal.SIGINT) is not before
         _ctrl_c()  # e.g. while a trial is told to the storage: only recorded
         assert _interrupts.count() == 1
         with pytest.raises(KeyboardInterrupt):
@@ -29,12 +30,12 @@ def test_guard_records_first_interrupt_outside_trials_and_raises_it_at_the_bound
         with pytest.raises(KeyboardInterrupt):
             with _interrupts.interruptible():  # or the next trial
                 pass
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
     assert _interrupts.count() == 0
 
 
 def test_guard_raises_first_interrupt_inside_a_trial_and_second_anywhere():
-    with _interrupts.sigint_guard():
+    with _interrupts.sigint_guard(force=True):
         with pytest.raises(KeyboardInterrupt), _interrupts.interruptible():
             _ctrl_c()
         assert _interrupts.count() == 1
@@ -47,7 +48,7 @@ def test_guard_raises_first_interrupt_inside_a_trial_and_second_anywhere():
 
 
 def test_second_interrupt_raises_outside_trials():
-    with _interrupts.sigint_guard():
+    with _interrupts.sigint_guard(force=True):
         _interrupts.note()  # a KeyboardInterrupt already stopped the search
         with pytest.raises(KeyboardInterrupt), _interrupts.interruptible(_interrupts.ABORT_COUNT):
             _ctrl_c()  # e.g. during the refit
