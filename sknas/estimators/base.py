@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from sknas import _interrupts
 from sknas._search import SearchOutcome
 from sknas.estimators._checks import (
     check_device_for_task,
@@ -33,12 +34,13 @@ from sknas.estimators._checks import (
     clamp_threads,
     resolve_device,
 )
-from sknas.estimators._job import SearchJob, publish_job, run_worker_process, trial_seed
+from sknas.estimators._job import SearchJob, publish_job, trial_seed
 from sknas.estimators._progress import ProgressBar
 from sknas.estimators._results import FINISHED_STATES, build_cv_results
 from sknas.estimators._resume import check_or_record, study_record
 from sknas.estimators._storage import GRACE_PERIOD, describe_storage, resolve_storage
 from sknas.estimators._waiting import copy_to_memory, wait_for_running_trials
+from sknas.estimators._workers import run_with_workers
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
 from sknas.samplers._registry import _VALID_NAMES
 from sknas.spaces._registry import SPACES, make_search_space
@@ -343,7 +345,20 @@ class BaseNAS(BaseEstimator):
         -------
         self
             The fitted estimator.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C before any trial completed, or on a second Ctrl-C (the
+            refit is then abandoned). One Ctrl-C after a trial completed stops
+            the search instead: the estimator is fitted from the best trial so
+            far, with a ``UserWarning``. See the "Ctrl-C" section of
+            ``docs/failures.md``.
         """
+        with _interrupts.sigint_guard():
+            return self._fit(X, y)
+
+    def _fit(self, X: Any, y: Any) -> BaseNAS:
         self._validate_params()
         X = self._flatten_images(X, reset=True)
         X32, y_encoded, n_outputs = self._validate_fit_data(X, y)
@@ -378,14 +393,17 @@ class BaseNAS(BaseEstimator):
         self.device_ = device
         self.n_trials_ = len(trials)
         self.cv_results_ = build_cv_results(trials, error_score)
+        interrupted = outcome.interrupted or _interrupts.count() > 0
+        n_complete = sum(t.state == TrialState.COMPLETE for t in trials)
+        if interrupted and not n_complete:
+            raise KeyboardInterrupt  # nothing to refit: stop as Python would
         self._raise_if_nothing_completed(trials)
-        if outcome.interrupted:
-            n_complete = sum(t.state == TrialState.COMPLETE for t in trials)
+        if interrupted:
             warnings.warn(
                 f"Search interrupted by the user after {len(trials)} finished trials "
                 f"({n_complete} complete); the estimator is fitted from the best so far.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
 
         self.best_index_ = self._select_best_index()
@@ -394,17 +412,29 @@ class BaseNAS(BaseEstimator):
         self.best_architecture_ = space.decode(best_trial.params)
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.n_outputs_ = n_outputs
+        # A network of an earlier fit must not outlive this one's search.
+        for name in ("best_estimator_", "refit_time_"):
+            self.__dict__.pop(name, None)
         if self.refit:
             start = time.perf_counter()
             n_epochs = int(self.cv_results_["n_epochs"][self.best_index_])
-            self.best_estimator_ = evaluator.fit_final(
-                self.best_architecture_,
-                X32,
-                y_encoded,
-                n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
-                seed=trial_seed(train_seed, best_trial.number),
-            )
+            # The first Ctrl-C lets the refit finish; a second one abandons it.
+            with _interrupts.interruptible(_interrupts.ABORT_COUNT):
+                self.best_estimator_ = evaluator.fit_final(
+                    self.best_architecture_,
+                    X32,
+                    y_encoded,
+                    n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
+                    seed=trial_seed(train_seed, best_trial.number),
+                )
             self.refit_time_ = time.perf_counter() - start
+        if not interrupted and _interrupts.count():
+            warnings.warn(
+                "Interrupted by the user after the search had finished; the refit of the "
+                "best candidate went on (a second Ctrl-C abandons it).",
+                UserWarning,
+                stacklevel=3,
+            )
         return self
 
     def _check_settings(
@@ -498,9 +528,13 @@ class BaseNAS(BaseEstimator):
                 outcome = job.run(study, callbacks=callbacks)
             else:
                 outcome = self._run_with_workers(job, study, spec, n_jobs, space, callbacks)
-            if spec is not None:
+            if spec is not None and not (outcome.interrupted or _interrupts.count()):
                 grace = spec.grace_period if spec.grace_period is not None else GRACE_PERIOD
-                wait_for_running_trials(study, deadline=job.deadline, silent_limit=grace)
+                try:
+                    with _interrupts.interruptible():
+                        wait_for_running_trials(study, deadline=job.deadline, silent_limit=grace)
+                except KeyboardInterrupt:
+                    _interrupts.note()
             if progress is not None:
                 progress.close()
             if self.storage is None and spec is not None:
@@ -519,27 +553,7 @@ class BaseNAS(BaseEstimator):
         threads = None
         if space.preferred_threads is None and self.n_threads == "auto":
             threads = max(1, (os.cpu_count() or 1) // n_jobs)
-        # loky workers (joblib's) start fresh interpreters without re-running the
-        # user's __main__ module, and stay alive for the next fit.
-        from joblib.externals.loky import get_reusable_executor
-
-        pool = get_reusable_executor(max_workers=n_jobs - 1, timeout=120)
-        futures = [
-            pool.submit(run_worker_process, spec, study.study_name, job, index, threads)
-            for index in range(1, n_jobs)
-        ]
-        with torch_threads(threads):
-            outcome = job.run(study, worker_index=0, callbacks=callbacks)
-        for future in futures:
-            try:
-                future.result()
-            except Exception as exc:  # a dead worker must not lose the search
-                warnings.warn(
-                    f"A worker process stopped with {type(exc).__name__}: {exc}",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-        return outcome
+        return run_with_workers(job, study, spec, n_jobs, threads, callbacks)
 
     def _raise_if_nothing_completed(self, trials: list) -> None:
         if any(t.state == TrialState.COMPLETE for t in trials):
@@ -658,8 +672,9 @@ class BaseNAS(BaseEstimator):
         check_is_fitted(self, "cv_results_")
         if not hasattr(self, "best_estimator_"):
             raise NotFittedError(
-                f"{type(self).__name__} was fitted with refit=False: {method} is not "
-                "available. Refit with refit=True to get a network trained on all the data."
+                f"{type(self).__name__} has no refitted network (fitted with refit=False, "
+                f"or its refit was interrupted): {method} is not available. Fit with "
+                "refit=True to get a network trained on all the data."
             )
         return self.best_estimator_
 
