@@ -42,8 +42,16 @@ class NASRegressor(RegressorMixin, BaseNAS):
         Score candidates by cross-validation instead.
     refit : bool or callable, default=True
         Refit the best (or the chosen) candidate on all the data.
-    pruner : "auto", optuna.pruners.BasePruner or None, default="auto"
-        Stops candidates with bad learning curves.
+    pruner : {"auto", "median", "hyperband", "asha"}, optuna.pruners.BasePruner or None, \
+            default="auto"
+        Stops candidates whose learning curves trail (they end PRUNED); budgets
+        are epochs, as every epoch's validation score is reported to the trial.
+        ``"median"``: Optuna's ``MedianPruner``; ``"hyperband"``:
+        ``HyperbandPruner(min_resource=1, max_resource=max_epochs,
+        reduction_factor=3)``; ``"asha"``: ``SuccessiveHalvingPruner(min_resource=1,
+        reduction_factor=3)``; None: no pruning; a pruner instance is copied.
+        ``"auto"`` is ``"hyperband"`` with ``strategy="bohb"`` and ``"median"``
+        otherwise; an explicit value always wins. See ``docs/strategies/bohb.md``.
     error_score : "raise" or float, default=nan
         Score recorded for a failed candidate; ``"raise"`` stops at the first failure.
     missing_values : {"error", "impute"}, default="error"
