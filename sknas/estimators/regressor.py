@@ -44,14 +44,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
         Refit the best (or the chosen) candidate on all the data.
     pruner : {"auto", "median", "hyperband", "asha"}, optuna.pruners.BasePruner or None, \
             default="auto"
-        Stops candidates whose learning curves trail (they end PRUNED); budgets
-        are epochs, as every epoch's validation score is reported to the trial.
-        ``"median"``: Optuna's ``MedianPruner``; ``"hyperband"``:
-        ``HyperbandPruner(min_resource=1, max_resource=max_epochs,
-        reduction_factor=3)``; ``"asha"``: ``SuccessiveHalvingPruner(min_resource=1,
-        reduction_factor=3)``; None: no pruning; a pruner instance is copied.
-        ``"auto"`` is ``"hyperband"`` with ``strategy="bohb"`` and ``"median"``
-        otherwise; an explicit value always wins. See ``docs/strategies/bohb.md``.
+        Stops candidates whose learning curves trail (PRUNED), budgets in
+        epochs; the values are those of :class:`NASClassifier`'s ``pruner``
+        (``"auto"``: Hyperband with ``strategy="bohb"``, else the median pruner).
     error_score : "raise" or float, default=nan
         Score recorded for a failed candidate; ``"raise"`` stops at the first failure.
     missing_values : {"error", "impute"}, default="error"
