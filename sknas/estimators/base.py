@@ -41,8 +41,9 @@ from sknas.estimators._resume import check_or_record, study_record
 from sknas.estimators._storage import GRACE_PERIOD, describe_storage, resolve_storage
 from sknas.estimators._waiting import copy_to_memory, wait_for_running_trials
 from sknas.estimators._workers import run_with_workers
+from sknas.evaluation.pruners import PRUNER_NAMES, make_pruner
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
-from sknas.samplers._registry import _VALID_NAMES
+from sknas.samplers._registry import _VALID_NAMES, auto_strategy, default_pruner
 from sknas.spaces._registry import SPACES, make_search_space
 from sknas.spaces.base import SearchSpace
 from sknas.utils.preprocessing import (
@@ -94,7 +95,7 @@ class BaseNAS(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "cv": ["cv_object", None],
         "refit": ["boolean", callable],
-        "pruner": [StrOptions({"auto"}), optuna.pruners.BasePruner, None],
+        "pruner": [StrOptions(set(PRUNER_NAMES)), optuna.pruners.BasePruner, None],
         "error_score": [StrOptions({"raise"}), Real],
         "missing_values": [StrOptions(set(MISSING_VALUES_OPTIONS))],
         "max_parameters": [Interval(Integral, 1, None, closed="left"), None],
@@ -253,14 +254,19 @@ class BaseNAS(BaseEstimator):
             return space.preferred_threads
         return clamp_threads(self.n_threads)  # type: ignore[arg-type]
 
-    def _resolve_pruner(self) -> optuna.pruners.BasePruner:
-        if self.pruner is None:
-            return optuna.pruners.NopPruner()
-        if isinstance(self.pruner, str):
-            return optuna.pruners.MedianPruner(
-                n_startup_trials=5, n_warmup_steps=max(1, self.max_epochs // 5)
-            )
-        return self.pruner
+    def _resolve_pruner(
+        self, search_space: SearchSpace | None = None
+    ) -> optuna.pruners.BasePruner:
+        """The study's pruner (a new one, or a copy of the one given); budgets are epochs.
+
+        ``"auto"`` is the pruner the strategy names (``"hyperband"`` for
+        ``"bohb"``), else ``"median"``; ``strategy="auto"`` is first resolved
+        through ``search_space``. See :func:`sknas.evaluation.make_pruner`.
+        """
+        strategy = auto_strategy(search_space) if self.strategy == "auto" else self.strategy
+        return make_pruner(
+            self.pruner, max_epochs=self.max_epochs, default=default_pruner(strategy)
+        )
 
     def _make_splits(
         self, X: np.ndarray, y: np.ndarray, seed: int
@@ -507,9 +513,9 @@ class BaseNAS(BaseEstimator):
         with optuna_log_level(self.verbose):
             study = optuna.create_study(
                 storage=storage,
-                study_name=self.study_name,
+                study_name=self._study_name(job),
                 sampler=optuna.samplers.RandomSampler(),
-                pruner=self._resolve_pruner(),
+                pruner=self._resolve_pruner(space),
                 direction="maximize",
                 load_if_exists=True,
             )
@@ -540,6 +546,18 @@ class BaseNAS(BaseEstimator):
             if self.storage is None and spec is not None:
                 study = copy_to_memory(study)
         return study, outcome
+
+    def _study_name(self, job: SearchJob) -> str | None:
+        """``study_name``; without a storage, a name derived from the seeds.
+
+        Optuna's ``HyperbandPruner`` assigns trials to brackets by hashing the
+        study's name with the trial number, so a private study gets a
+        reproducible name instead of a random one (a user's storage keeps
+        Optuna's naming: a fixed name there would resume an earlier study).
+        """
+        if self.study_name is not None or self.storage is not None:
+            return self.study_name
+        return f"sknas-{job.sampler_seed}-{job.train_seed}"
 
     def _run_with_workers(
         self,
