@@ -120,7 +120,7 @@ def strategy_names() -> frozenset[str]:
     Examples
     --------
     >>> sorted(strategy_names())[:3]
-    ['auto', 'bananas', 'evolution']
+    ['auto', 'bananas', 'bohb']
     """
     return frozenset(_VALID_NAMES)
 
