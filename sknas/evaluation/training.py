@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from sknas._optuna_compat import study_identity
 from sknas.evaluation._inheritance import InheritedStart, WeightCache, plan_of, wants_weights
 from sknas.spaces.base import Architecture, SearchSpace
-from sknas._optuna_compat import study_identity
 from sknas.utils._threads import torch_threads
 
 __all__ = ["TrainingEvaluator", "EvaluationResult", "DEFAULT_TRAINING", "torch_threads"]

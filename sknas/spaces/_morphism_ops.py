@@ -19,7 +19,7 @@ def _error(message: str) -> Exception:
     return MorphismError(message)
 
 
-def _blocks(module: nn.Module) -> list[nn.Module]:
+def _blocks(module: Any) -> list[Any]:
     """The module's blocks, after checking that it is a plain (non-ensemble) MLP."""
     blocks = getattr(module, "blocks", None)
     head = getattr(module, "head", None)
@@ -50,7 +50,7 @@ def _linear(weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Linear:
     return layer
 
 
-def _skip_matrix(block: nn.Module, n_in: int, n_out: int, like: torch.Tensor) -> torch.Tensor | None:
+def _skip_matrix(block: Any, n_in: int, n_out: int, like: torch.Tensor) -> torch.Tensor | None:
     """The skip path of ``block`` as a matrix (None without one)."""
     skip = block.skip
     if skip is None:
@@ -60,7 +60,7 @@ def _skip_matrix(block: nn.Module, n_in: int, n_out: int, like: torch.Tensor) ->
     return torch.eye(n_out, n_in, dtype=like.dtype, device=like.device)
 
 
-def _widen(module: nn.Module, layer: int, width: int, seed: int) -> None:
+def _widen(module: Any, layer: int, width: int, seed: int) -> None:
     blocks = _blocks(module)
     block = blocks[layer]
     linear = block.body[0]
@@ -77,7 +77,7 @@ def _widen(module: nn.Module, layer: int, width: int, seed: int) -> None:
     with torch.no_grad():
         skip = _skip_matrix(block, linear.in_features, old, linear.weight)
         block.body[0] = _linear(linear.weight[index], linear.bias[index])
-        norm = block.body[1]
+        norm: Any = block.body[1]
         if isinstance(norm, nn.BatchNorm1d):
             new_norm = copy.deepcopy(norm)
             new_norm.num_features = width
@@ -102,7 +102,7 @@ def _widen(module: nn.Module, layer: int, width: int, seed: int) -> None:
             module.head = _linear(head.weight[:, index] * scale, head.bias)
 
 
-def _deepen(module: nn.Module, params: Mapping[str, Any], layer: int, seed: int) -> None:
+def _deepen(module: Any, params: Mapping[str, Any], layer: int, seed: int) -> None:
     blocks = _blocks(module)
     width = blocks[layer].body[0].out_features
     like = blocks[layer].body[0].weight
@@ -111,7 +111,8 @@ def _deepen(module: nn.Module, params: Mapping[str, Any], layer: int, seed: int)
         width, width, str(params["activation"]), float(params["dropout"]),
         str(params["norm"]), residual,
     ).to(device=like.device, dtype=like.dtype)
-    linear, norm = new.body[0], new.body[1]
+    linear: Any = new.body[0]
+    norm: Any = new.body[1]
     generator = torch.Generator().manual_seed(int(seed))
     with torch.no_grad():
         if not residual:
@@ -119,8 +120,9 @@ def _deepen(module: nn.Module, params: Mapping[str, Any], layer: int, seed: int)
             linear.weight.copy_(torch.eye(width, dtype=like.dtype))
             linear.bias.zero_()
             if isinstance(norm, nn.BatchNorm1d):
-                norm.running_mean.zero_()
-                norm.running_var.fill_(1.0 - norm.eps)
+                # (x - 0) / sqrt((1 - eps) + eps) * 1 + 0: the identity.
+                norm.reset_running_stats()
+                norm.running_var.fill_(1.0 - norm.eps)  # type: ignore[union-attr]
                 norm.weight.fill_(1.0)
                 norm.bias.zero_()
         elif isinstance(norm, (nn.BatchNorm1d, nn.LayerNorm)):
@@ -140,7 +142,7 @@ def _deepen(module: nn.Module, params: Mapping[str, Any], layer: int, seed: int)
     module.blocks = nn.Sequential(*children)
 
 
-def _add_skip(module: nn.Module) -> None:
+def _add_skip(module: Any) -> None:
     for block in _blocks(module):
         if block.skip is not None:
             raise _error("skip: the network already has skip connections.")

@@ -42,7 +42,7 @@ def _arch(activation: str, norm: str, residual: bool, dropout: float, widths=(6,
     return SPACE.decode(params)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _trained(arch, seed: int = 0) -> torch.nn.Module:
     """A network after 20 Adam steps on random data: non-trivial weights and BN statistics.
 
