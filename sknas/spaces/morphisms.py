@@ -273,81 +273,55 @@ def apply_morphism(
     return child, _morphism_ops.apply_step(module, child.params, step)
 
 
-def _plan_and_apply(
-    name: str, space: MLPSpace, arch: Architecture, module: nn.Module, random_state: Any
-) -> tuple[Architecture, nn.Module]:
-    rng = np.random.default_rng(random_state)
-    _, step = plan_morphism(space, arch, name, rng)
-    return apply_morphism(space, arch, module, step)
+_OPERATOR_DOC = """{summary}
+
+Parameters
+----------
+space : MLPSpace
+    The space of ``arch``.
+arch : Architecture
+    The parent's architecture.
+module : torch.nn.Module
+    The parent's trained network (left unchanged).
+random_state : int or numpy.random.Generator, optional
+    {rng}
+
+Returns
+-------
+child : Architecture
+    The child architecture, of ``space``.
+child_module : torch.nn.Module
+    A new network of ``child`` that computes, in evaluation mode, the function of ``module``.
+
+Raises
+------
+MorphismError
+    When the operator has no exactly function-preserving child (see the module's notes).
+"""
 
 
-def deepen(
-    space: MLPSpace, arch: Architecture, module: nn.Module, *, random_state: Any = None
-) -> tuple[Architecture, nn.Module]:
-    """Insert an identity-initialised hidden layer after a random one.
+def _operator(name: str, function_name: str, summary: str, rng: str) -> Any:
+    def operator(
+        space: MLPSpace, arch: Architecture, module: nn.Module, *, random_state: Any = None
+    ) -> tuple[Architecture, nn.Module]:
+        _, step = plan_morphism(space, arch, name, np.random.default_rng(random_state))
+        return apply_morphism(space, arch, module, step)
 
-    Parameters
-    ----------
-    space : MLPSpace
-        The space of ``arch``.
-    arch : Architecture
-        The parent's architecture.
-    module : torch.nn.Module
-        The parent's trained network (left unchanged).
-    random_state : int or numpy.random.Generator, optional
-        Chooses the layer.
-
-    Returns
-    -------
-    child : Architecture
-    child_module : torch.nn.Module
-    """
-    return _plan_and_apply("deepen", space, arch, module, random_state)
+    operator.__name__ = operator.__qualname__ = function_name
+    operator.__doc__ = _OPERATOR_DOC.format(summary=summary, rng=rng)
+    return operator
 
 
-def widen(
-    space: MLPSpace, arch: Architecture, module: nn.Module, *, random_state: Any = None
-) -> tuple[Architecture, nn.Module]:
-    """Widen a random hidden layer to the space's next wider choice (Net2WiderNet).
-
-    Parameters
-    ----------
-    space : MLPSpace
-        The space of ``arch``.
-    arch : Architecture
-        The parent's architecture.
-    module : torch.nn.Module
-        The parent's trained network (left unchanged).
-    random_state : int or numpy.random.Generator, optional
-        Chooses the layer and the replicated units.
-
-    Returns
-    -------
-    child : Architecture
-    child_module : torch.nn.Module
-    """
-    return _plan_and_apply("widen", space, arch, module, random_state)
-
-
-def add_skip(
-    space: MLPSpace, arch: Architecture, module: nn.Module, *, random_state: Any = None
-) -> tuple[Architecture, nn.Module]:
-    """Add zero-initialised skip connections to every block.
-
-    Parameters
-    ----------
-    space : MLPSpace
-        The space of ``arch``.
-    arch : Architecture
-        The parent's architecture.
-    module : torch.nn.Module
-        The parent's trained network (left unchanged).
-    random_state : int or numpy.random.Generator, optional
-        Unused (the operator makes no random choice); accepted for symmetry.
-
-    Returns
-    -------
-    child : Architecture
-    child_module : torch.nn.Module
-    """
-    return _plan_and_apply("skip", space, arch, module, random_state)
+deepen = _operator(
+    "deepen", "deepen", "Insert an identity-initialised hidden layer after a random one.",
+    "Chooses the layer.",
+)
+widen = _operator(
+    "widen", "widen",
+    "Widen a random hidden layer to the space's next wider choice (Net2WiderNet).",
+    "Chooses the layer and the replicated units.",
+)
+add_skip = _operator(
+    "skip", "add_skip", "Add zero-initialised skip connections to every block.",
+    "Unused (the operator makes no random choice); accepted for symmetry.",
+)
