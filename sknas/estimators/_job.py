@@ -138,7 +138,7 @@ class SearchJob:
         study.sampler = make_sampler(
             estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space
         )
-        study.pruner = estimator._resolve_pruner()
+        study.pruner = estimator._resolve_pruner(space)
         me = worker_id()
         X, y, train_seed = self.X, self.y, self.train_seed
 

@@ -25,6 +25,7 @@ from sknas.estimators._job import (
 )
 from sknas.spaces import MLPSpace, NB201Space
 from sknas.spaces._description import describe_space, rebuild_space
+from sknas.utils.preprocessing import transform_table
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(max_epochs=1, patience=1, random_state=0, device="cpu")
@@ -35,8 +36,10 @@ def published(tmp_path_factory):
     """(url, X, y) of a finished 2-trial search whose job is published."""
     url = f"sqlite:///{tmp_path_factory.mktemp('job') / 'job.db'}"
     X, y = make_classification(n_samples=50, n_features=6, random_state=0)
-    NASClassifier(n_trials=2, storage=url, study_name="s", **TINY).fit(X, y)
-    return url, X, y
+    model = NASClassifier(n_trials=2, storage=url, study_name="s", **TINY).fit(X, y)
+    # The job carries the matrix the networks read: X after the fitted preprocessing.
+    encoded = transform_table(model.preprocessor_, X, model.missing_values)
+    return url, encoded, y
 
 
 def _attrs(url: str) -> dict:
