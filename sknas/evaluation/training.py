@@ -47,6 +47,9 @@ class EvaluationResult:
         Seconds spent training.
     timed_out : bool
         True when ``candidate_timeout`` stopped training early.
+    predictions : list of ndarray, optional
+        Held-out predictions of each split at its best epoch (class
+        probabilities, or regression outputs), when the evaluator keeps them.
     """
 
     score: float
@@ -56,6 +59,7 @@ class EvaluationResult:
     n_parameters: int = 0
     fit_time: float = 0.0
     timed_out: bool = False
+    predictions: list[np.ndarray] | None = None
 
 
 def _optimizer_class(name: str) -> tuple[Any, dict[str, Any]]:
@@ -121,6 +125,9 @@ class TrainingEvaluator:
     search_deadline : float, optional
         ``time.time()`` at which the whole search ends; a candidate still
         training then stops after its current epoch, like ``candidate_timeout``.
+    keep_predictions : bool, default=False
+        Keep each split's held-out predictions at the restored best epoch in
+        the result (``EvaluationResult.predictions``), for ensemble selection.
     """
 
     def __init__(
@@ -138,6 +145,7 @@ class TrainingEvaluator:
         max_parameters: int | None = None,
         candidate_timeout: float | None = None,
         search_deadline: float | None = None,
+        keep_predictions: bool = False,
     ) -> None:
         self.search_space = search_space
         self.task = task
@@ -151,6 +159,7 @@ class TrainingEvaluator:
         self.max_parameters = max_parameters
         self.candidate_timeout = candidate_timeout
         self.search_deadline = search_deadline
+        self.keep_predictions = keep_predictions
 
     # -- building ------------------------------------------------------------------
     def training_config(self, arch: Architecture) -> dict[str, Any]:
@@ -422,12 +431,13 @@ class TrainingEvaluator:
         scores: list[float] = []
         best_epochs: list[int] = []
         losses: list[float] = []
+        predictions: list[np.ndarray] = []
         n_parameters = 0
         timed_out = False
         for index, (train, valid) in enumerate(self.splits):
             try:
                 with release_on_oom(self.device):
-                    history, n_parameters = self._train_split(
+                    history, n_parameters, output = self._train_split(
                         arch, X, y, train, valid, seed=seed + index,
                         trial=trial if index == 0 else None, deadline=deadline,
                     )
@@ -441,6 +451,8 @@ class TrainingEvaluator:
             scores.append(float(history[best]["valid_score"]))
             losses.append(loss)
             best_epochs.append(best + 1)
+            if output is not None:
+                predictions.append(output)
         if timed_out and trial is not None:
             trial.set_user_attr("candidate_timed_out", True)
         return EvaluationResult(
@@ -451,6 +463,7 @@ class TrainingEvaluator:
             fit_time=time.perf_counter() - start,
             timed_out=timed_out,
             valid_loss=float(np.mean(losses)),
+            predictions=predictions if self.keep_predictions else None,
         )
 
     def _train_split(
@@ -464,8 +477,12 @@ class TrainingEvaluator:
         seed: int,
         trial: Any,
         deadline: float | None,
-    ) -> tuple[Any, int]:
-        """Train on one split; return the net's history and parameter count.
+    ) -> tuple[Any, int, np.ndarray | None]:
+        """Train on one split; return the net's history, parameter count and held-out output.
+
+        The output (``predict_proba``, or ``predict`` for regression, on the
+        validation rows at the restored best epoch) is None unless
+        ``keep_predictions``.
 
         The net lives only in this frame, so when training fails (e.g. out of
         memory) clearing the traceback's frames releases it.
@@ -482,7 +499,13 @@ class TrainingEvaluator:
                 deadline=deadline,
             )
             net.fit(X[train], y[train])
-        return net.history, int(sum(p.numel() for p in net.module_.inner.parameters()))
+            output = None
+            if self.keep_predictions:
+                method = net.predict_proba if self.task == "classification" else net.predict
+                output = np.asarray(method(X[valid]), dtype=np.float64)
+                output = output.reshape(len(valid), -1)
+        n_parameters = int(sum(p.numel() for p in net.module_.inner.parameters()))
+        return net.history, n_parameters, output
 
     def fit_final(
         self, arch: Architecture, X: np.ndarray, y: np.ndarray, *, n_epochs: int, seed: int
