@@ -15,6 +15,7 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_iris
 from sklearn.metrics import get_scorer
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sknas
 from sknas import ModelFileError, NASClassifier, NASRegressor
@@ -31,6 +32,8 @@ from sknas.estimators._ensemble import (
 from sknas.utils.preprocessing import transform_table
 
 TINY = dict(n_trials=4, max_epochs=4, random_state=0, device="cpu")
+#: As tests/estimators/test_sklearn_checks.py, with a third candidate to combine.
+CHECKS = dict(n_trials=3, max_epochs=15, patience=5, random_state=0, device="cpu")
 
 
 # -- the selection, on hand-made predictions ---------------------------------------------
@@ -292,3 +295,14 @@ def test_an_undescribed_member_is_refused(ensemble_model, tmp_path):
     _rewrite(path, edit_manifest=lambda m: m.update(ensemble=None))
     with pytest.raises(ModelFileError, match="does not describe"):
         sknas.load(path)
+
+
+# -- scikit-learn's estimator checks, with an ensemble -------------------------------------
+@parametrize_with_checks(
+    [
+        NASClassifier(ensemble_size=3, **CHECKS),
+        NASRegressor(ensemble_size=3, **CHECKS),
+    ]
+)
+def test_sklearn_checks_with_an_ensemble(estimator, check):
+    check(estimator)
