@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import pickle
+import signal
 import zipfile
 from types import SimpleNamespace
 
@@ -18,7 +19,7 @@ from sklearn.metrics import get_scorer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sknas
-from sknas import ModelFileError, NASClassifier, NASRegressor
+from sknas import ModelFileError, NASClassifier, NASRegressor, _interrupts
 from sknas._model_file import _manifest_digest
 from sknas.estimators._ensemble import (
     MAX_ENCODED_CHARS,
@@ -29,6 +30,7 @@ from sknas.estimators._ensemble import (
     select_ensemble,
     splits_digest,
 )
+from sknas.evaluation.training import TrainingEvaluator
 from sknas.utils.preprocessing import transform_table
 
 TINY = dict(n_trials=4, max_epochs=4, random_state=0, device="cpu")
@@ -220,6 +222,45 @@ def test_resumed_search_without_stored_predictions_warns(tmp_path, diabetes):
     trials = model.study_.get_trials()
     with_predictions = {i for i in (2, 3) if PREDICTIONS_ATTR in trials[i].user_attrs}
     assert set(model.ensemble_.indices) <= with_predictions | {model.best_index_}
+
+
+def test_worker_processes_keep_their_candidates_predictions(diabetes):
+    model = NASRegressor(ensemble_size=3, n_jobs=2, **TINY).fit(*diabetes)
+    complete = [t for t in model.study_.trials if t.state.name == "COMPLETE"]
+    assert complete and all(PREDICTIONS_ATTR in t.user_attrs for t in complete)
+    assert sum(model.ensemble_.weights) == pytest.approx(1.0)
+
+
+def _interrupt_member_refit(monkeypatch, interrupts: int) -> None:
+    """Deliver ``interrupts`` Ctrl-C (to fit's handler) as the second network's refit begins."""
+    original = TrainingEvaluator.fit_final
+    calls = []
+
+    def fit_final(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            for _ in range(interrupts):
+                _interrupts._on_sigint(signal.SIGINT, None)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TrainingEvaluator, "fit_final", fit_final)
+
+
+def test_one_interrupt_during_a_member_refit_lets_it_finish(monkeypatch, diabetes):
+    _interrupt_member_refit(monkeypatch, 1)
+    with pytest.warns(UserWarning, match="after the search had finished"):
+        model = NASRegressor(ensemble_size=5, **TINY).fit(*diabetes)
+    assert len(model.ensemble_estimators_) == len(model.ensemble_.indices) >= 2
+
+
+def test_second_interrupt_during_a_member_refit_abandons_it(monkeypatch, diabetes):
+    _interrupt_member_refit(monkeypatch, 2)
+    model = NASRegressor(ensemble_size=5, **TINY)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(*diabetes)
+    for name in ("ensemble_", "ensemble_estimators_", "best_estimator_"):
+        assert not hasattr(model, name)
+    assert hasattr(model, "cv_results_")  # the search's results are kept
 
 
 # -- model files -----------------------------------------------------------------------
