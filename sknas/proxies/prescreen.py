@@ -121,13 +121,40 @@ class ProxyPrescreenSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        """The search space's distributions (every proposal is a whole architecture)."""
+        """The search space's distributions (every proposal is a whole architecture).
+
+        Parameters
+        ----------
+        study : optuna.study.Study
+            The study.
+        trial : optuna.trial.FrozenTrial
+            The trial being sampled.
+
+        Returns
+        -------
+        dict of str to BaseDistribution
+        """
         return dict(self._space.distributions())
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        """Ask the base strategy for ``n_candidates`` proposals; return the best-scored one."""
+        """Ask the base strategy for ``n_candidates`` proposals; return the best-scored one.
+
+        Parameters
+        ----------
+        study : optuna.study.Study
+            The study.
+        trial : optuna.trial.FrozenTrial
+            The trial being sampled.
+        search_space : dict of str to BaseDistribution
+            The distributions to sample.
+
+        Returns
+        -------
+        dict
+            The chosen proposal's parameters.
+        """
         if not search_space:
             return {}
         best: dict[str, Any] | None = None
@@ -152,11 +179,36 @@ class ProxyPrescreenSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        """Parameters outside the search space come from the base strategy."""
+        """Parameters outside the search space come from the base strategy.
+
+        Parameters
+        ----------
+        study : optuna.study.Study
+            The study.
+        trial : optuna.trial.FrozenTrial
+            The trial being sampled.
+        param_name : str
+            Name of the parameter.
+        param_distribution : BaseDistribution
+            Its distribution.
+
+        Returns
+        -------
+        Any
+            The base strategy's value.
+        """
         return self._base.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Forwarded to the base strategy."""
+        """Forwarded to the base strategy.
+
+        Parameters
+        ----------
+        study : optuna.study.Study
+            The study.
+        trial : optuna.trial.FrozenTrial
+            The trial being sampled.
+        """
         self._base.before_trial(study, trial)
 
     def after_trial(
@@ -166,7 +218,19 @@ class ProxyPrescreenSampler(BaseSampler):
         state: TrialState,
         values: Any,
     ) -> None:
-        """Forwarded to the base strategy."""
+        """Forwarded to the base strategy.
+
+        Parameters
+        ----------
+        study : optuna.study.Study
+            The study.
+        trial : optuna.trial.FrozenTrial
+            The trial being sampled.
+        state : optuna.trial.TrialState
+            How the trial finished.
+        values : sequence of float or None
+            Its values.
+        """
         self._base.after_trial(study, trial, state, values)
 
     def reseed_rng(self) -> None:
