@@ -14,17 +14,19 @@ channels and standardised, with their digit labels as the 10 classes.
 Part 2 (``--prescreen-seeds`` > 0) runs strategies on the table benchmark
 through ``run_benchmark``, each wrapped in ``ProxyPrescreenSampler`` that draws
 ``--candidates`` proposals per trial and keeps the best by ``synflow`` or by
-``params`` (both computed on the built network, cached per cell), next to the
-strategy alone.
+``params`` (both computed on the built network, cached per cell, and kept in
+``--cache`` between runs), next to the strategy alone.
 
 Usage::
 
-    nice -n 10 python benchmarks/proxies_nb201.py --cells 500 --prescreen-seeds 10 --write-docs
+    nice -n 10 python benchmarks/proxies_nb201.py --cells 500 --prescreen-seeds 10 \\
+        --n-trials 100 --cache proxy_scores.json --write-docs
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,11 @@ DEFAULT_CSV = Path(__file__).resolve().parents[1].parent / "shared/data/nb201/nb
 LITERATURE = {"synflow": "0.74", "params": "0.75"}
 TITLE = "Zero-cost proxies on NAS-Bench-201"
 PRESCREEN_TITLE = "Proxy pre-screen on NAS-Bench-201"
+
+
+def config_of(args: argparse.Namespace) -> str:
+    """What the cached proxy scores depend on."""
+    return f"C={args.channels}, N={args.cells_per_stage}, seed={args.seed}"
 
 
 def _marks(n_trials: int) -> list[int]:
@@ -114,6 +121,10 @@ def prescreen(
     """Rows ``strategy | pre-screen | test @ marks``: alone, by synflow, by params."""
     X, y = stand_in_batch(seed=args.seed)
     cache: dict[tuple[str, str], float] = {}
+    if args.cache is not None and args.cache.is_file():
+        stored = json.loads(args.cache.read_text(encoding="utf-8"))
+        if stored.get("config") == config_of(args):
+            cache = {(p, k): float(v) for p, k, v in stored["scores"]}
 
     def scorer(proxy: str) -> Any:
         def score(arch: Architecture) -> float:
@@ -151,6 +162,11 @@ def prescreen(
             cells = [f"{m:.2f} ± {s:.2f}" for m, s in zip(mean, se)]
             rows.append([strategy, label, *cells, f"{time.perf_counter() - start:.0f}"])
             print("| " + " | ".join(rows[-1]) + " |", flush=True)
+            if args.cache is not None:
+                scores = [[p, k, v] for (p, k), v in cache.items()]
+                args.cache.write_text(
+                    json.dumps({"config": config_of(args), "scores": scores}), encoding="utf-8"
+                )
     return rows
 
 
@@ -165,6 +181,10 @@ def main() -> None:
     parser.add_argument("--n-trials", type=int, default=50)
     parser.add_argument("--candidates", type=int, default=10)
     parser.add_argument("--strategies", nargs="+", default=["random", "evolution"])
+    parser.add_argument(
+        "--cache", type=Path, default=None,
+        help="JSON file keeping the pre-screen's proxy scores between runs",
+    )
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     import torch
