@@ -148,7 +148,8 @@ class ProxyPrescreenSampler(BaseSampler):
         trial : optuna.trial.FrozenTrial
             The trial being sampled.
         search_space : dict of str to BaseDistribution
-            The distributions to sample.
+            The distributions to sample; when they are not the search space's,
+            the base strategy's proposal is returned unscreened.
 
         Returns
         -------
@@ -157,6 +158,9 @@ class ProxyPrescreenSampler(BaseSampler):
         """
         if not search_space:
             return {}
+        if dict(search_space) != dict(self._space.distributions()):
+            # not an architecture of the search space: the base's proposal, unscreened
+            return self._propose(study, trial, 0, search_space)
         best: dict[str, Any] | None = None
         best_score = -np.inf
         keys: set[str] = set()

@@ -6,6 +6,7 @@ import numpy as np
 import optuna
 import pytest
 import torch
+from optuna.testing.pytest_samplers import BasicSamplerTestCase, RelativeSamplerTestCase
 
 from sknas.proxies.prescreen import ProxyPrescreenSampler, proxy_score
 from sknas.samplers import RegularizedEvolutionSampler
@@ -124,3 +125,14 @@ def test_bad_settings_are_refused():
         ProxyPrescreenSampler(base, search_space=None, proxy=_count_conv)
     with pytest.raises(TypeError, match="callable"):
         ProxyPrescreenSampler(base, search_space=SPACE, proxy=3)
+
+
+class TestOptunaSuites(BasicSamplerTestCase, RelativeSamplerTestCase):
+    """The wrapper is an ordinary Optuna sampler (parameters outside its space go to the base)."""
+
+    @pytest.fixture
+    def sampler(self):
+        return lambda: ProxyPrescreenSampler(
+            optuna.samplers.TPESampler(seed=0, n_startup_trials=2),
+            search_space=SPACE, proxy=_count_conv, n_candidates=3,
+        )
