@@ -19,8 +19,9 @@ through ``run_benchmark``, each wrapped in ``ProxyPrescreenSampler`` that draws
 
 Usage::
 
-    nice -n 10 python benchmarks/proxies_nb201.py --cells 500 --prescreen-seeds 10 \\
-        --n-trials 100 --cache proxy_scores.json --write-docs
+    nice -n 10 python benchmarks/proxies_nb201.py --cells 500 --prescreen-seeds 20 \\
+        --n-trials 100 --strategies random evolution local_search \\
+        --cache proxy_scores.json --write-docs
 """
 
 from __future__ import annotations
