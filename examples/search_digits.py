@@ -7,6 +7,7 @@ network it found and its test accuracy next to scikit-learn's
 Usage::
 
     python examples/search_digits.py [--trials 15] [--strategy auto] [--timeout SECONDS]
+                                     [--ensemble-size 5]
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ def main() -> None:
     parser.add_argument("--strategy", default="auto", help="search strategy name")
     parser.add_argument("--timeout", type=float, default=None, help="search time limit (s)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--ensemble-size", type=int, default=5,
+        help="top candidates combined by greedy ensemble selection (1: the single best)",
+    )
     args = parser.parse_args()
 
     X, y = load_digits(return_X_y=True)
@@ -42,6 +47,7 @@ def main() -> None:
         strategy=args.strategy,
         timeout=args.timeout,
         max_epochs=40,
+        ensemble_size=args.ensemble_size,
         random_state=args.seed,
         verbose=1,
     ).fit(X_train, y_train)
@@ -59,6 +65,10 @@ def main() -> None:
     print(f"Best architecture: {nas.best_architecture_}")
     print(f"  parameters: {nas.cv_results_['n_parameters'][nas.best_index_]:,}")
     print(f"  validation accuracy during the search: {nas.best_score_:.4f}")
+    if hasattr(nas, "ensemble_"):
+        weights = ", ".join(f"{w:.2f}" for w in nas.ensemble_.weights)
+        print(f"Ensemble of {len(nas.ensemble_.indices)} candidates (weights {weights}); "
+              f"validation accuracy of the ensemble {nas.ensemble_.score:.4f}")
     print()
     print(f"{'model':<32}{'test accuracy':>14}{'fit time (s)':>14}")
     print(f"{'sknas NASClassifier':<32}{nas.score(X_test, y_test):>14.4f}{nas_time:>14.1f}")
