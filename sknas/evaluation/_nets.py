@@ -32,9 +32,26 @@ class _ModeCachingMixin:
                 module.train(training)
 
 
-class SkorchClassifier(_ModeCachingMixin, NeuralNetClassifier):
+class _EnsembleLossMixin:
+    """Train every member of an ensemble network on the loss.
+
+    A module whose training output has shape ``(batch, k, n_outputs)`` (a
+    TabM ensemble, see :class:`~sknas.spaces._mlp_module.MLPModule`) is
+    scored on its ``k`` predictions per row, each against the row's target:
+    the mean loss over members, as TabM trains them.
+    """
+
+    def get_loss(self, y_pred: Any, y_true: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(y_pred, torch.Tensor) and y_pred.ndim == 3 and y_true is not None:
+            k = y_pred.shape[1]
+            y_true = torch.as_tensor(y_true, device=y_pred.device).repeat_interleave(k, dim=0)
+            y_pred = y_pred.flatten(0, 1)
+        return super().get_loss(y_pred, y_true, *args, **kwargs)  # type: ignore[misc]
+
+
+class SkorchClassifier(_EnsembleLossMixin, _ModeCachingMixin, NeuralNetClassifier):
     """:class:`skorch.NeuralNetClassifier` without redundant mode switches."""
 
 
-class SkorchRegressor(_ModeCachingMixin, NeuralNetRegressor):
+class SkorchRegressor(_EnsembleLossMixin, _ModeCachingMixin, NeuralNetRegressor):
     """:class:`skorch.NeuralNetRegressor` without redundant mode switches."""
