@@ -61,7 +61,7 @@ def main() -> None:
         random_state=0,
     ).fit(X_train, y_train)
     print("best architecture:", clf.best_architecture_)
-    print("encoded columns:", clf.preprocessor_.get_feature_names_out())
+    print("encoded columns:", clf.preprocessor_.get_feature_names_out().tolist())
     print(f"test accuracy: {clf.score(X_test, y_test):.3f}")
     columns = ["state", "mean_test_score", "n_parameters", "fail_reason"]
     print(pd.DataFrame(clf.cv_results_)[columns].to_string())

@@ -1,7 +1,7 @@
 """sknas: neural architecture search as a scikit-learn estimator."""
 
-from sknas._persistence import ModelFileError, load
-from sknas.estimators import NASClassifier, NASRegressor, SearchFailedError
+from sknas._model_file import ModelFileError
+from sknas.estimators import NASClassifier, NASRegressor, SearchFailedError, load
 
 __version__ = "0.1.0"
 

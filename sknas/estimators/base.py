@@ -25,6 +25,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sknas._search import SearchOutcome
+from sknas.estimators._checks import (
+    check_device_for_task,
+    check_input_ndim,
+    check_scorer,
+    check_space_builds,
+    clamp_threads,
+    resolve_device,
+)
 from sknas.estimators._job import SearchJob, publish_job, run_worker_process, trial_seed
 from sknas.estimators._progress import ProgressBar
 from sknas.estimators._results import FINISHED_STATES, build_cv_results
@@ -34,41 +42,19 @@ from sknas.evaluation.training import TrainingEvaluator, torch_threads
 from sknas.samplers import STRATEGY_NAMES
 from sknas.spaces._registry import SPACES, make_search_space
 from sknas.spaces.base import SearchSpace
-from sknas.utils.preprocessing import MISSING_VALUES_OPTIONS, TabularPreprocessor, validate_table
+from sknas.utils.preprocessing import (
+    MISSING_VALUES_OPTIONS,
+    fit_transform_table,
+    has_categorical,
+    transform_table,
+    validate_table,
+)
 
-__all__ = ["BaseNAS", "SearchFailedError"]
+__all__ = ["BaseNAS", "SearchFailedError", "resolve_device"]
 
 
 class SearchFailedError(RuntimeError):
     """No candidate of the search could be trained; the message lists why."""
-
-
-def resolve_device(device: str) -> str:
-    """Turn ``"auto"`` into ``"cuda"`` when a GPU is available, else ``"cpu"``.
-
-    Parameters
-    ----------
-    device : str
-        ``"auto"`` or a torch device string such as ``"cpu"`` or ``"cuda:0"``.
-
-    Returns
-    -------
-    str
-    """
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"The 'device' parameter must be 'auto' or a torch device such as 'cpu' or "
-            f"'cuda:0'. Got {device!r} instead."
-        ) from exc
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
-    return device
 
 
 @contextmanager
@@ -111,7 +97,11 @@ class BaseNAS(BaseEstimator):
         "max_parameters": [Interval(Integral, 1, None, closed="left"), None],
         "candidate_timeout": [Interval(Real, 0, None, closed="neither"), None],
         "device": [str],
-        "n_jobs": [Integral, None],
+        "n_jobs": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, None, -1, closed="right"),
+            None,
+        ],
         "n_threads": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -168,6 +158,39 @@ class BaseNAS(BaseEstimator):
         self.storage = storage
         self.study_name = study_name
 
+    def set_params(self, **params: Any) -> BaseNAS:
+        """Set the estimator's parameters, and those of its search space or strategy.
+
+        Nested names (``search_space__max_layers``) reach a component given as
+        an object; a component given by name (``"auto"``, ``"mlp"``) has no
+        parameters of its own, so nesting into it is refused with a message
+        that says how to configure it.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameter names and values, as in scikit-learn.
+
+        Returns
+        -------
+        self
+        """
+        for key in params:
+            component, _, nested = key.partition("__")
+            value = params.get(component, getattr(self, component, None))
+            if nested and isinstance(value, str):
+                example = (
+                    "search_space=MLPSpace(max_layers=3)"
+                    if component == "search_space"
+                    else f"{component}=<an object with a parameter {nested!r}>"
+                )
+                raise ValueError(
+                    f"Cannot set {key!r}: {component}={value!r} is a name, not an object with "
+                    f"parameters. Pass the component as an object first, e.g. {example} "
+                    "(sknas.spaces.MLPSpace, sknas.spaces.NB201Space, an Optuna sampler)."
+                )
+        return super().set_params(**params)
+
     # -- hooks for subclasses --------------------------------------------------------
     def _validate_targets(self, y: Any) -> tuple[np.ndarray, int]:
         """Validate and encode ``y``; return the encoded targets and ``n_outputs``."""
@@ -175,6 +198,9 @@ class BaseNAS(BaseEstimator):
 
     def _default_scoring(self) -> str:
         raise NotImplementedError
+
+    def _check_raw_targets(self, y: Any) -> None:
+        """Refuse targets that scikit-learn's checks would misreport (before they run)."""
 
     # -- resolution of "auto" values -------------------------------------------------
     def _resolve_search_space(self, image_shape: tuple[int, ...] | None = None) -> SearchSpace:
@@ -197,18 +223,19 @@ class BaseNAS(BaseEstimator):
         return space
 
     def _flatten_images(self, X: Any, *, reset: bool) -> Any:
-        """Turn a batch of images ``(n, C, H, W)`` or ``(n, H, W)`` into rows.
+        """Turn a batch of images ``(n, C, H, W)`` into rows.
 
         The image shape is remembered in ``image_shape_`` (None for tabular
-        input) and checked at prediction time; flat rows pass through.
+        input) and checked at prediction time; flat rows pass through. Input
+        of any other dimension is refused (see :func:`check_input_ndim`).
         """
-        ndim = getattr(X, "ndim", None)
-        if ndim not in (3, 4):
+        check_input_ndim(X)
+        if getattr(X, "ndim", None) != 4:
             if reset:
                 self.image_shape_ = None
             return X
         X = np.asarray(X)
-        shape = tuple(int(v) for v in (X.shape[1:] if ndim == 4 else (1, *X.shape[1:])))
+        shape = tuple(int(v) for v in X.shape[1:])
         if reset:
             self.image_shape_ = shape
         elif getattr(self, "image_shape_", None) != shape:
@@ -221,7 +248,7 @@ class BaseNAS(BaseEstimator):
     def _resolve_threads(self, space: SearchSpace) -> int | None:
         if self.n_threads == "auto":
             return space.preferred_threads
-        return self.n_threads  # type: ignore[return-value]
+        return clamp_threads(self.n_threads)  # type: ignore[arg-type]
 
     def _resolve_pruner(self) -> optuna.pruners.BasePruner:
         if self.pruner is None:
@@ -265,21 +292,24 @@ class BaseNAS(BaseEstimator):
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
         """Check ``X`` and return the float32 matrix the network reads.
 
-        With ``reset=True`` the preprocessing (imputation, one-hot encoding of
-        a DataFrame's categorical columns) is fitted on ``X`` first; otherwise
-        the one fitted in ``fit`` is applied. See :mod:`sknas.utils.preprocessing`.
+        With ``reset=True`` the preprocessing (imputation, scaling, one-hot
+        encoding of a DataFrame's categorical columns; scikit-learn's
+        transformers) is fitted on ``X`` first and kept in ``preprocessor_``;
+        otherwise the one fitted in ``fit`` is applied. See
+        :mod:`sknas.utils.preprocessing`.
         """
         if reset:
             X_checked, _ = validate_table(self, X, reset=True)
-            self.preprocessor_ = TabularPreprocessor(self.missing_values).fit(X_checked)
-        else:
-            X_checked, _ = validate_table(
-                self, X, reset=False, keep_objects=self.preprocessor_.has_categorical
-            )
-        return self.preprocessor_.transform(X_checked)
+            self.preprocessor_, X32 = fit_transform_table(X_checked, self.missing_values)
+            return X32
+        X_checked, _ = validate_table(
+            self, X, reset=False, keep_objects=has_categorical(self.preprocessor_)
+        )
+        return transform_table(self.preprocessor_, X_checked, self.missing_values)
 
     def _validate_fit_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
         """Check the training data; return float32 ``X``, encoded ``y`` and ``n_outputs``."""
+        self._check_raw_targets(y)
         X_checked, y_raw = validate_table(
             self,
             X,
@@ -288,10 +318,8 @@ class BaseNAS(BaseEstimator):
             ensure_min_samples=2,
             multi_output=self._task == "regression",
         )
-        preprocessor = TabularPreprocessor(self.missing_values).fit(X_checked)
-        X32 = preprocessor.transform(X_checked)
         y_encoded, n_outputs = self._validate_targets(y_raw)
-        self.preprocessor_ = preprocessor
+        self.preprocessor_, X32 = fit_transform_table(X_checked, self.missing_values)
         return X32, y_encoded, n_outputs
 
     def __sklearn_tags__(self):  # noqa: D105
@@ -321,15 +349,18 @@ class BaseNAS(BaseEstimator):
 
         space = self._resolve_search_space(self.image_shape_)
         device = resolve_device(self.device)
+        check_device_for_task(device, self._task)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         sampler_seed, split_seed, train_seed = (int(s) for s in seeds)
+        splits = self._make_splits(X32, y_encoded, split_seed)
+        self._check_settings(space, X32, y_encoded, n_outputs, splits)
         job = SearchJob(
             estimator=clone(self),
             search_space=space,
             X=X32,
             y=y_encoded,
             n_outputs=n_outputs,
-            splits=self._make_splits(X32, y_encoded, split_seed),
+            splits=splits,
             sampler_seed=sampler_seed,
             train_seed=train_seed,
             device=device,
@@ -374,6 +405,23 @@ class BaseNAS(BaseEstimator):
             )
             self.refit_time_ = time.perf_counter() - start
         return self
+
+    def _check_settings(
+        self,
+        space: SearchSpace,
+        X: np.ndarray,
+        y: np.ndarray,
+        n_outputs: int,
+        splits: list,
+    ) -> None:
+        """Refuse, before any training, settings that cannot work for this data.
+
+        The scorer must score this task on the validation rows, and the search
+        space must build a network for this input (see :mod:`._checks`).
+        """
+        scorer = check_scoring(self, scoring=self.scoring or self._default_scoring())
+        check_scorer(scorer, self.scoring, self._task, X, y, splits[0][1])
+        check_space_builds(space, X.shape[1], n_outputs, self.image_shape_)
 
     def _make_evaluator(
         self,
@@ -516,6 +564,63 @@ class BaseNAS(BaseEstimator):
         losses = np.nan_to_num(results["mean_valid_loss"][tied], nan=np.inf)
         return int(tied[np.argmin(losses)])
 
+    # -- fitted state ----------------------------------------------------------------
+    #: Fitted attributes every fitted estimator has (``_set_fitted_state`` requires them).
+    _REQUIRED_STATE: tuple[str, ...] = (
+        "search_space_", "best_architecture_", "best_params_", "best_score_", "best_index_",
+        "n_trials_", "cv_results_", "n_features_in_", "n_outputs_", "preprocessor_",
+        "image_shape_", "device_",
+    )
+    #: Fitted attributes that depend on the data or the settings.
+    _OPTIONAL_STATE: tuple[str, ...] = (
+        "best_estimator_", "refit_time_", "feature_names_in_", "study_",
+    )
+
+    def _get_fitted_state(self) -> dict[str, Any]:
+        """The fitted attributes, by name (what :meth:`save` writes).
+
+        Returns
+        -------
+        dict
+            Every attribute of ``_REQUIRED_STATE`` and those of
+            ``_OPTIONAL_STATE`` the estimator has.
+        """
+        check_is_fitted(self, "cv_results_")
+        names = self._REQUIRED_STATE + self._OPTIONAL_STATE
+        return {name: getattr(self, name) for name in names if hasattr(self, name)}
+
+    def _set_fitted_state(self, state: dict[str, Any]) -> BaseNAS:
+        """Make this estimator fitted from ``state`` (what :func:`sknas.load` reads).
+
+        Parameters
+        ----------
+        state : dict
+            Fitted attributes by name, as :meth:`_get_fitted_state` returns them.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            When a required attribute is missing or a name is not a fitted attribute.
+        """
+        known = set(self._REQUIRED_STATE + self._OPTIONAL_STATE)
+        unknown = sorted(set(state) - known)
+        missing = sorted(set(self._REQUIRED_STATE) - set(state))
+        if unknown or missing:
+            raise ValueError(
+                f"Not a fitted state of {type(self).__name__}: unknown {unknown}, "
+                f"missing {missing}."
+            )
+        for name in self._REQUIRED_STATE + self._OPTIONAL_STATE:
+            if name in state:
+                setattr(self, name, state[name])
+            elif hasattr(self, name):
+                delattr(self, name)
+        return self
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted model to ``path``: weights plus a JSON description.
 
@@ -532,7 +637,7 @@ class BaseNAS(BaseEstimator):
         -------
         Path
         """
-        from sknas._persistence import save_model
+        from sknas.estimators._persistence import save_model
 
         return save_model(self, path)
 

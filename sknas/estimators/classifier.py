@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Number
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from sknas.estimators.base import BaseNAS
+from sknas.utils._columns import missing_mask
 
 __all__ = ["NASClassifier"]
 
@@ -91,8 +93,9 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     Attributes
     ----------
     best_estimator_ : skorch.NeuralNetClassifier
-        The best network refit on all the data (inputs are standardised
-        inside it; it predicts class indices into ``classes_``).
+        The best network refit on all the data. It reads the output of
+        ``preprocessor_.transform`` as float32 and predicts class indices into
+        ``classes_``.
     best_params_ : dict
         Parameters of the best trial.
     best_architecture_ : Architecture
@@ -117,9 +120,12 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit`` (only when ``X`` has string column names).
-    preprocessor_ : TabularPreprocessor
-        How ``X`` becomes the network's input: missing-value fills and the
-        one-hot encoding of a DataFrame's categorical and string columns.
+    preprocessor_ : sklearn.compose.ColumnTransformer
+        How ``X`` becomes the network's input, built from scikit-learn's
+        transformers: numeric columns are imputed (``missing_values="impute"``)
+        and standardised in float64, a DataFrame's categorical and string
+        columns are one-hot encoded; ``get_feature_names_out()`` names the
+        encoded columns.
 
     Notes
     -----
@@ -141,9 +147,20 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     """
 
     _task = "classification"
+    _REQUIRED_STATE = (*BaseNAS._REQUIRED_STATE, "classes_")
 
     def _default_scoring(self) -> str:
         return "accuracy"
+
+    def _check_raw_targets(self, y: Any) -> None:
+        # Before scikit-learn's checks: they would report labels mixing types as
+        # "continuous values", and fail on pandas' NA.
+        dtype = getattr(y, "dtype", None)
+        if y is None or (isinstance(dtype, np.dtype) and dtype.kind != "O"):
+            return
+        labels = np.asarray(y, dtype=object)
+        if labels.ndim == 1:
+            _check_label_values(labels)
 
     def _validate_targets(self, y: Any) -> tuple[np.ndarray, int]:
         y = column_or_1d(y, warn=True)
@@ -185,3 +202,33 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _label_kind(value: Any) -> str:
+    if isinstance(value, (str, bytes)):
+        return "str"
+    if isinstance(value, (Number, np.bool_)):
+        return "number"
+    return type(value).__name__
+
+
+def _check_label_values(y: np.ndarray) -> None:
+    """Refuse missing labels and labels of several types, saying which and where."""
+    if y.dtype.kind != "O":
+        return
+    missing = missing_mask(y)
+    if missing.any():
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"y has {len(rows)} missing class labels (None or NaN), first at row {rows[0]}. "
+            "Every sample needs a label: drop these rows or give them a class of their own."
+        )
+    kinds: dict[str, Any] = {}
+    for value in y:
+        kinds.setdefault(_label_kind(value), value)
+    if len(kinds) > 1:
+        examples = ", ".join(f"{kind} ({value!r})" for kind, value in sorted(kinds.items()))
+        raise ValueError(
+            f"y mixes class labels of several types: {examples}. Use one type for all "
+            "labels, e.g. y.astype(str)."
+        )

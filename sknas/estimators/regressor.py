@@ -72,7 +72,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
     Attributes
     ----------
     best_estimator_ : skorch.NeuralNetRegressor
-        The best network refit on all the data.
+        The best network refit on all the data; it reads the output of
+        ``preprocessor_.transform`` as float32 and returns targets in their
+        own units (de-standardised in float64).
     best_params_, best_architecture_, best_score_, best_index_ :
         The chosen candidate (see :class:`~sknas.NASClassifier`).
     cv_results_ : dict of ndarray
@@ -83,7 +85,7 @@ class NASRegressor(RegressorMixin, BaseNAS):
         As in :class:`~sknas.NASClassifier`.
     n_outputs_ : int
         Number of targets.
-    preprocessor_ : TabularPreprocessor
+    preprocessor_ : sklearn.compose.ColumnTransformer
         How ``X`` becomes the network's input (see :class:`~sknas.NASClassifier`).
 
     Examples
@@ -97,6 +99,7 @@ class NASRegressor(RegressorMixin, BaseNAS):
     """
 
     _task = "regression"
+    _REQUIRED_STATE = (*BaseNAS._REQUIRED_STATE, "_y_was_1d")
 
     def _default_scoring(self) -> str:
         return "r2"
@@ -113,9 +116,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
                 ) from exc
         y = y.astype(np.float64)
         self._y_was_1d = y.ndim == 1
-        y2 = y.reshape(len(y), -1).astype(np.float32)
-        if not np.isfinite(y2).all():
-            raise ValueError("Target y contains values too large for float32.")
+        # float64 all the way: the network standardises and de-standardises the
+        # targets in float64, so values far from zero or of any scale keep their digits.
+        y2 = y.reshape(len(y), -1)
         return y2, y2.shape[1]
 
     def predict(self, X: Any) -> np.ndarray:

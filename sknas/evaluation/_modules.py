@@ -11,10 +11,10 @@ from torch import nn
 __all__ = ["StandardizedModule", "StandardizedMSELoss"]
 
 
-def _buffer(values: Any, size: int, fill: float) -> torch.Tensor:
+def _buffer(values: Any, size: int, fill: float, dtype: torch.dtype) -> torch.Tensor:
     if values is None:
-        return torch.full((size,), fill, dtype=torch.float32)
-    return torch.as_tensor(np.asarray(values, dtype=np.float32).reshape(size))
+        return torch.full((size,), fill, dtype=dtype)
+    return torch.as_tensor(np.asarray(values, dtype=np.float64).reshape(size)).to(dtype)
 
 
 class StandardizedModule(nn.Module):
@@ -22,7 +22,9 @@ class StandardizedModule(nn.Module):
 
     Keeping the statistics as buffers makes the fitted network self-contained:
     it predicts from raw inputs, and its ``state_dict`` carries the
-    preprocessing.
+    preprocessing. The target statistics are float64 and the output is
+    de-standardised in float64 (whatever the network's own precision), so that
+    targets far from zero, or with a tiny or huge spread, keep their digits.
 
     Parameters
     ----------
@@ -35,7 +37,8 @@ class StandardizedModule(nn.Module):
     x_mean, x_scale : array-like of shape (n_features,), optional
         Input statistics (defaults 0 and 1).
     y_mean, y_scale : array-like of shape (n_outputs,), optional
-        Output de-standardisation (defaults 0 and 1: identity).
+        Output de-standardisation. When both are None the output is the inner
+        network's, in its own dtype (classification logits).
     """
 
     def __init__(
@@ -50,23 +53,28 @@ class StandardizedModule(nn.Module):
     ) -> None:
         super().__init__()
         self.inner = inner
+        self.scales_output = y_mean is not None or y_scale is not None
         self.x_mean: torch.Tensor
         self.x_scale: torch.Tensor
         self.y_mean: torch.Tensor
         self.y_scale: torch.Tensor
-        self.register_buffer("x_mean", _buffer(x_mean, n_features, 0.0))
-        self.register_buffer("x_scale", _buffer(x_scale, n_features, 1.0))
-        self.register_buffer("y_mean", _buffer(y_mean, n_outputs, 0.0))
-        self.register_buffer("y_scale", _buffer(y_scale, n_outputs, 1.0))
+        self.register_buffer("x_mean", _buffer(x_mean, n_features, 0.0, torch.float32))
+        self.register_buffer("x_scale", _buffer(x_scale, n_features, 1.0, torch.float32))
+        self.register_buffer("y_mean", _buffer(y_mean, n_outputs, 0.0, torch.float64))
+        self.register_buffer("y_scale", _buffer(y_scale, n_outputs, 1.0, torch.float64))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.x_mean.dtype)
         out = self.inner((x - self.x_mean) / self.x_scale)
-        return out * self.y_scale + self.y_mean
+        if not self.scales_output:
+            return out
+        return out.to(torch.float64) * self.y_scale + self.y_mean
 
 
 class StandardizedMSELoss(nn.Module):
     """Mean squared error measured in units of each target's standard deviation.
+
+    Computed in float64: predictions and targets may sit far from zero.
 
     Parameters
     ----------
@@ -78,9 +86,11 @@ class StandardizedMSELoss(nn.Module):
         super().__init__()
         self.scale: torch.Tensor
         self.register_buffer(
-            "scale", torch.as_tensor(np.asarray(scale, dtype=np.float32)).reshape(-1)
+            "scale", torch.as_tensor(np.asarray(scale, dtype=np.float64)).reshape(-1)
         )
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        target = target.reshape(prediction.shape)
-        return (((prediction - target) / self.scale) ** 2).mean()
+        prediction = prediction.to(torch.float64)
+        target = target.to(torch.float64).reshape(prediction.shape)
+        # Divide before subtracting: the difference of two huge values could overflow.
+        return ((prediction / self.scale - target / self.scale) ** 2).mean()

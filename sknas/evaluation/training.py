@@ -70,10 +70,18 @@ def _optimizer_class(name: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = values.mean(axis=0)
-    scale = values.std(axis=0)
-    scale[~np.isfinite(scale) | (scale < 1e-12)] = 1.0
-    return mean, scale
+    """Mean and standard deviation of each column, computed in float64.
+
+    The columns are first divided by their largest magnitude, so that the
+    variance of values of any size is representable; a column is constant (scale
+    1 in its own units) by scikit-learn's test, which is relative to the data.
+    """
+    from sklearn.preprocessing import MaxAbsScaler, StandardScaler
+
+    values = np.asarray(values, dtype=np.float64)
+    max_abs = MaxAbsScaler().fit(values).scale_
+    scaler = StandardScaler().fit(values / max_abs)
+    return scaler.mean_ * max_abs, scaler.scale_ * max_abs
 
 
 class TrainingEvaluator:
@@ -187,7 +195,7 @@ class TrainingEvaluator:
 
         config = self.training_config(arch)
         n_features = X_train.shape[1]
-        x_mean, x_scale = _moments(X_train.astype(np.float64))
+        x_mean, x_scale = _moments(X_train)
         inner = self.search_space.build_module(arch, n_features, self.n_outputs)
         check_parameter_count(inner, self.max_parameters)
         # verbose=0: skorch's PrintLog would still format a table every epoch.
@@ -202,7 +210,7 @@ class TrainingEvaluator:
             kwargs["callbacks__valid_acc"] = None
         else:
             net_class = SkorchRegressor
-            y_mean, y_scale = _moments(y_train.astype(np.float64))
+            y_mean, y_scale = _moments(y_train)
             module = StandardizedModule(
                 inner, n_features, self.n_outputs, x_mean, x_scale, y_mean, y_scale
             )
@@ -258,6 +266,62 @@ class TrainingEvaluator:
             **kwargs,
         )
 
+    def inference_module(self, arch: Architecture, n_features: int) -> Any:
+        """The module :meth:`build_net` trains, with neutral scaling statistics.
+
+        The space's network inside the input and target scaling; loading a
+        fitted ``state_dict`` sets the statistics. Built under
+        ``torch.device("meta")`` it has every shape and no memory.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The network's architecture.
+        n_features : int
+            Width of the encoded input rows.
+
+        Returns
+        -------
+        torch.nn.Module
+        """
+        from sknas.evaluation._modules import StandardizedModule
+
+        inner = self.search_space.build_module(arch, n_features, self.n_outputs)
+        if self.task == "classification":
+            return StandardizedModule(inner, n_features, self.n_outputs)
+        neutral = np.zeros(self.n_outputs), np.ones(self.n_outputs)
+        return StandardizedModule(inner, n_features, self.n_outputs, None, None, *neutral)
+
+    def inference_net(self, module: Any) -> Any:
+        """An initialised skorch net around ``module`` (from :meth:`inference_module`), on the CPU.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            The network, its weights loaded.
+
+        Returns
+        -------
+        skorch net
+            A :class:`skorch.NeuralNetClassifier` or ``NeuralNetRegressor`` that
+            predicts with ``module``.
+        """
+        from sknas.evaluation._loader import BatchSlicingLoader
+        from sknas.evaluation._modules import StandardizedMSELoss
+        from sknas.evaluation._nets import SkorchClassifier, SkorchRegressor
+
+        kwargs: dict[str, Any] = {"callbacks__print_log": None}
+        if self.task == "classification":
+            net_class: Any = SkorchClassifier
+            kwargs.update(criterion=_cross_entropy(), classes=list(range(self.n_outputs)))
+        else:
+            net_class, kwargs["criterion"] = SkorchRegressor, StandardizedMSELoss
+        net = net_class(
+            module=module, train_split=None, iterator_valid=BatchSlicingLoader,
+            iterator_valid__batch_size=1024, device="cpu", verbose=0, **kwargs,
+        )
+        return net.initialize()
+
     # -- running -------------------------------------------------------------------
     @contextmanager
     def _seeded(self, seed: int) -> Iterator[None]:
@@ -281,7 +345,8 @@ class TrainingEvaluator:
         X : ndarray of shape (n_samples, n_features), float32
             Inputs.
         y : ndarray
-            Encoded targets (int64 class indices, or float32 of shape (n, n_outputs)).
+            Encoded targets (int64 class indices, or float64 of shape (n, n_outputs),
+            in the user's units: the network de-standardises its output in float64).
         trial : optuna.Trial, optional
             Receives the first split's validation score after every epoch, so
             pruners can stop bad learning curves (raises ``optuna.TrialPruned``).

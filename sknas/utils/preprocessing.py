@@ -1,39 +1,58 @@
 """From what a user passes as ``X`` to the float32 matrix a network trains on.
 
-Two steps, both run inside the estimators:
+Three steps, all run inside the estimators:
 
 1. :func:`validate_table` checks the input with scikit-learn's
    ``validate_data`` (shape, number of samples and features, feature names,
-   infinite values, targets) and returns either a numeric ndarray (missing
-   values still NaN) or, for a pandas DataFrame, the DataFrame itself, whose
-   columns keep their own types. Sparse matrices are accepted and made dense
-   when the dense matrix fits in :data:`MAX_DENSE_BYTES`.
-2. :class:`TabularPreprocessor` is fitted on that table: numeric columns pass
-   through (missing values are refused, or filled with the column's training
-   mean), categorical and string columns of a DataFrame are one-hot encoded
-   (a category unseen during fit encodes as all zeros; a missing value is
-   refused, or becomes a category of its own). Its fitted state is plain
-   JSON-ready data, so it is saved with the model (see :mod:`sknas._persistence`).
+   targets) and returns either a numeric ndarray (missing values still NaN) or,
+   for a pandas DataFrame, the DataFrame itself, whose columns keep their own
+   types. Sparse matrices are accepted and made dense when the dense matrix
+   fits in :data:`MAX_DENSE_BYTES`.
+2. :func:`make_preprocessor` builds the preprocessing from scikit-learn's own
+   transformers: a ``ColumnTransformer`` whose numeric columns go through
+   ``SimpleImputer`` (with ``missing_values="impute"``), ``MaxAbsScaler`` and
+   ``StandardScaler`` (in float64, so that values of any magnitude keep their
+   spread), and whose categorical and string columns (of a DataFrame) are
+   one-hot encoded by ``OneHotEncoder(handle_unknown="ignore")``, which matches
+   categories by value whatever the column's dtype at predict time (a missing
+   value is a category of its own with ``"impute"``).
+3. :func:`fit_transform_table` and :func:`transform_table` first check the
+   values column by column (missing and infinite values are refused naming the
+   column), then apply the preprocessing and cast its standardised output to
+   float32.
 
-pandas is never imported here: a DataFrame is recognised only when pandas has
-already been imported by the caller.
+pandas is never imported here unless the caller passed a DataFrame.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
 from sklearn.utils.validation import assert_all_finite, validate_data
 
+from sknas.utils._columns import (
+    check_values,
+    column_kinds,
+    column_label,
+    column_names,
+    is_dataframe,
+    missing_mask,
+)
+
 __all__ = [
     "MAX_DENSE_BYTES",
     "MISSING_VALUES_OPTIONS",
-    "TabularPreprocessor",
+    "PREPROCESSING_TYPES",
+    "categories_as_objects",
+    "check_values",
+    "column_kinds",
+    "fit_transform_table",
+    "has_categorical",
     "is_dataframe",
+    "make_preprocessor",
+    "transform_table",
     "validate_table",
 ]
 
@@ -43,19 +62,29 @@ MAX_DENSE_BYTES = 2 * 1024**3
 #: Values of the estimators' ``missing_values`` parameter.
 MISSING_VALUES_OPTIONS = ("error", "impute")
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-_MISSING_HINT = (
-    "Set missing_values='impute' to fill missing numbers with the column's training mean "
-    "(and give missing categories a category of their own), or fill them before calling fit."
+#: Every type a fitted preprocessor holds, named as ``skops.io`` names them: pass
+#: them as ``trusted`` to :func:`skops.io.loads`. Only the last two are not
+#: trusted by skops by default (:func:`skops.io.get_untrusted_types`).
+PREPROCESSING_TYPES: tuple[str, ...] = (
+    "builtins.dict",
+    "builtins.list",
+    "builtins.slice",
+    "builtins.str",
+    "builtins.tuple",
+    "numpy.float64",
+    "numpy.ndarray",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.impute._base.SimpleImputer",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.MaxAbsScaler",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
+    "numpy.dtype",
+    "sknas.utils.preprocessing.categories_as_objects",
 )
 
-
-def is_dataframe(X: Any) -> bool:
-    """True when ``X`` is a pandas DataFrame (without importing pandas)."""
-    pandas = sys.modules.get("pandas")
-    return pandas is not None and isinstance(X, pandas.DataFrame)
-
-
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 def _check_dense_size(n_samples: int, n_columns: int, what: str) -> None:
     size = n_samples * n_columns * 4
     if size > MAX_DENSE_BYTES:
@@ -91,7 +120,7 @@ def validate_table(
     multi_output: bool = False,
     keep_objects: bool = False,
 ) -> tuple[Any, np.ndarray | None]:
-    """Check ``X`` (and ``y``) and return them ready for :class:`TabularPreprocessor`.
+    """Check ``X`` (and ``y``) and return them ready for the preprocessing.
 
     Parameters
     ----------
@@ -116,7 +145,8 @@ def validate_table(
     Returns
     -------
     X : ndarray or DataFrame
-        A float ndarray (missing values as NaN), an object ndarray when
+        A float ndarray (missing and infinite values kept, for
+        :func:`check_values` to name their column), an object ndarray when
         ``keep_objects``, or the DataFrame itself.
     y : ndarray or None
         None when ``y`` was not validated.
@@ -149,7 +179,9 @@ def validate_table(
         "reset": reset,
         "accept_sparse": False if keep_objects else ["csr", "csc", "coo"],
         "dtype": None if keep_objects else [np.float64, np.float32],
-        "ensure_all_finite": False if keep_objects else "allow-nan",
+        # Missing and infinite values are refused (or imputed) column by column
+        # below, with the column's name in the message.
+        "ensure_all_finite": False,
         "ensure_min_samples": ensure_min_samples,
     }
     try:
@@ -174,306 +206,166 @@ def validate_table(
     return X_checked, y_checked
 
 
-# -- columns -------------------------------------------------------------------------
-def _missing_mask(values: np.ndarray) -> np.ndarray:
-    """Missing entries (None, NaN, pandas' NA/NaT) of an object or string array."""
-    if values.dtype.kind in "fc":
-        return np.isnan(values)
-    if values.dtype.kind != "O":
-        return np.zeros(len(values), dtype=bool)
-    pandas = sys.modules.get("pandas")
-    if pandas is not None:
-        return np.asarray(pandas.isna(values), dtype=bool)
-    return np.array([v is None or (isinstance(v, float) and v != v) for v in values], dtype=bool)
+# -- the scikit-learn preprocessing ----------------------------------------------------
+def categories_as_objects(X: Any) -> np.ndarray:
+    """Categorical columns as an object array whose missing values are all ``np.nan``.
 
-
-def _column_kind(series: Any, label: str) -> str:
-    """``"numeric"`` or ``"categorical"`` for a DataFrame column; error for the rest."""
-    import pandas as pd
-
-    dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "categorical"
-    if pd.api.types.is_bool_dtype(dtype) or (
-        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
-    ):
-        return "numeric"
-    if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
-        inferred = pd.api.types.infer_dtype(series, skipna=True)
-        if inferred in ("string", "bytes"):
-            return "categorical"
-        if inferred in ("integer", "floating", "mixed-integer-float", "boolean", "decimal",
-                        "empty"):
-            return "numeric"
-        values = series.to_numpy(dtype=object)
-        kinds = sorted({type(v).__name__ for v in values[~_missing_mask(values)]})
-        raise ValueError(
-            f"X {label} holds values of several types ({', '.join(kinds)}). sknas uses a "
-            "column either as numbers or, when all its values are strings, as categories; "
-            "convert the column to one of these."
-        )
-    raise ValueError(
-        f"X {label} has dtype {dtype}, which sknas cannot use as numbers or categories; "
-        "convert it first (e.g. dates to numbers of days, or to strings)."
-    )
-
-
-def _as_float(values: Any, label: str) -> np.ndarray:
-    """A column as float64, missing values as NaN."""
-    if hasattr(values, "to_numpy"):  # pandas Series
-        if not (isinstance(values.dtype, np.dtype) and values.dtype.kind == "O"):
-            try:
-                return values.to_numpy(dtype=np.float64, na_value=np.nan)
-            except (TypeError, ValueError) as exc:
-                raise ValueError(f"X {label} should hold numbers: {exc}") from exc
-        values = values.to_numpy(dtype=object)
-    values = np.asarray(values)
-    if values.dtype.kind in "biuf":
-        return values.astype(np.float64)
-    missing = _missing_mask(values)
-    out = np.full(len(values), np.nan)
-    try:
-        out[~missing] = np.asarray(values[~missing], dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"X {label} held numbers during fit but now holds values that are not numbers "
-            f"({exc})."
-        ) from exc
-    return out
-
-
-def _as_strings(values: Any) -> tuple[np.ndarray, np.ndarray]:
-    """A column as a str array of its present values, and its missing-value mask."""
-    values = values.to_numpy(dtype=object) if hasattr(values, "to_numpy") else np.asarray(values)
-    missing = _missing_mask(values)
-    present = np.array([str(v) for v in values[~missing]], dtype=object)
-    return present, missing
-
-
-def _iter_columns(X: Any) -> Iterator[tuple[Any, Any]]:
-    """(name or None, column) pairs of a DataFrame or a 2-D array."""
-    if is_dataframe(X):
-        for j in range(X.shape[1]):
-            yield X.columns[j], X.iloc[:, j]
-    else:
-        for j in range(X.shape[1]):
-            yield None, X[:, j]
-
-
-class TabularPreprocessor:
-    """Encode a validated table as the float32 matrix the network reads.
+    ``OneHotEncoder`` then compares the values themselves (``1 == 1.0``), and
+    pandas' missing markers (``None``, ``pd.NA``) become one category.
 
     Parameters
     ----------
-    missing_values : {"error", "impute"}, default="error"
-        ``"error"`` refuses missing values with a ``ValueError`` naming the
-        column; ``"impute"`` fills a numeric column's missing values with its
-        training mean (0 when the column has no value at all) and gives a
-        categorical column's missing values a category (column) of their own.
+    X : ndarray or DataFrame of shape (n_samples, n_columns)
 
-    Attributes
-    ----------
-    columns_ : list of dict
-        One JSON-ready description per input column: ``{"name", "kind":
-        "numeric", "fill"}`` or ``{"name", "kind": "categorical",
-        "categories", "missing_category"}``.
-    n_features_in_ : int
-        Input columns.
-    n_features_out_ : int
-        Columns of the encoded matrix (numeric columns, then one per category,
-        in input order).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> pre = TabularPreprocessor(missing_values="impute").fit(np.array([[1.0], [np.nan], [3.0]]))
-    >>> pre.transform(np.array([[np.nan]]))
-    array([[2.]], dtype=float32)
+    Returns
+    -------
+    ndarray of shape (n_samples, n_columns), dtype object
     """
-
-    def __init__(self, missing_values: str = "error") -> None:
-        self.missing_values = missing_values
-
-    # -- fitting ---------------------------------------------------------------------
-    def fit(self, X: Any) -> TabularPreprocessor:
-        """Learn each column's kind, fill value and categories from ``X``.
-
-        Parameters
-        ----------
-        X : ndarray or DataFrame of shape (n_samples, n_features)
-            Output of :func:`validate_table`.
-
-        Returns
-        -------
-        self
-        """
-        if self.missing_values not in MISSING_VALUES_OPTIONS:
-            raise ValueError(
-                f"missing_values must be one of {list(MISSING_VALUES_OPTIONS)}; "
-                f"got {self.missing_values!r}."
-            )
-        impute = self.missing_values == "impute"
-        columns: list[dict[str, Any]] = []
-        frame = is_dataframe(X)
-        for j, (name, values) in enumerate(_iter_columns(X)):
-            label = _label(name, j)
-            kind = _column_kind(values, label) if frame else "numeric"
-            spec: dict[str, Any] = {"name": None if name is None else str(name), "kind": kind}
-            if kind == "numeric":
-                numbers = _check_numbers(_as_float(values, label), label, fill=None,
-                                         allow_nan=impute)
-                present = numbers[~np.isnan(numbers)]
-                spec["fill"] = (float(present.mean()) if present.size else 0.0) if impute else None
-            else:
-                strings, missing = _as_strings(values)
-                if missing.any() and not impute:
-                    raise ValueError(_missing_message(label, int(missing.sum()), len(missing)))
-                spec["categories"] = sorted(set(strings.tolist()))
-                spec["missing_category"] = impute
-            columns.append(spec)
-        self.columns_ = columns
-        self.n_features_in_ = len(columns)
-        self.n_features_out_ = sum(_width(spec) for spec in columns)
-        _check_dense_size(X.shape[0], self.n_features_out_, "Encoding X")
-        return self
-
-    @property
-    def has_categorical(self) -> bool:
-        """True when some column is one-hot encoded."""
-        return any(spec["kind"] == "categorical" for spec in self.columns_)
-
-    # -- transforming ----------------------------------------------------------------
-    def transform(self, X: Any) -> np.ndarray:
-        """Encode ``X`` as float32.
-
-        Parameters
-        ----------
-        X : ndarray or DataFrame of shape (n_samples, n_features_in_)
-            Output of :func:`validate_table`.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features_out_), float32
-        """
-        n_samples = X.shape[0]
-        if not is_dataframe(X) and not self.has_categorical and X.dtype.kind in "biuf":
-            # Fast path: a numeric matrix, checked and filled column-wise at once.
-            matrix = np.asarray(X, dtype=np.float64)
-            fills = [spec["fill"] for spec in self.columns_]
-            nan = np.isnan(matrix)
-            if nan.any():
-                bad = [j for j in np.flatnonzero(nan.any(axis=0)) if fills[j] is None]
-                if bad:
-                    j = int(bad[0])
-                    label = _label(self.columns_[j]["name"], j)
-                    raise ValueError(_missing_message(label, int(nan[:, j].sum()), n_samples))
-                fill_row = np.array([np.nan if f is None else f for f in fills])
-                matrix = np.where(nan, fill_row[None, :], matrix)
-            with np.errstate(invalid="ignore"):
-                too_large = np.abs(matrix) > _FLOAT32_MAX
-            if too_large.any():
-                j = int(np.flatnonzero(too_large.any(axis=0))[0])
-                _check_numbers(matrix[:, j], _label(self.columns_[j]["name"], j), fill=None,
-                               allow_nan=False)
-            return matrix.astype(np.float32)
-        blocks: list[np.ndarray] = []
-        for j, ((_, values), spec) in enumerate(zip(_iter_columns(X), self.columns_)):
-            label = _label(spec["name"], j)
-            if spec["kind"] == "numeric":
-                numbers = _check_numbers(_as_float(values, label), label, fill=spec["fill"],
-                                         allow_nan=False)
-                blocks.append(numbers[:, None])
-            else:
-                blocks.append(_one_hot(values, spec, label))
-        if not blocks:
-            return np.empty((n_samples, 0), dtype=np.float32)
-        return np.concatenate(blocks, axis=1).astype(np.float32)
-
-    def fit_transform(self, X: Any) -> np.ndarray:
-        """:meth:`fit`, then :meth:`transform`."""
-        return self.fit(X).transform(X)
-
-    def get_feature_names_out(self) -> list[str]:
-        """Names of the encoded columns (``"name=category"`` for one-hot columns)."""
-        names: list[str] = []
-        for j, spec in enumerate(self.columns_):
-            base = spec["name"] if spec["name"] is not None else f"x{j}"
-            if spec["kind"] == "numeric":
-                names.append(base)
-            else:
-                names += [f"{base}={c}" for c in spec["categories"]]
-                if spec["missing_category"]:
-                    names.append(f"{base}=<missing>")
-        return names
-
-    # -- JSON ------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The fitted state as JSON-ready data."""
-        return {"missing_values": self.missing_values, "columns": self.columns_}
-
-    @classmethod
-    def from_dict(cls, state: dict[str, Any]) -> TabularPreprocessor:
-        """Rebuild a fitted preprocessor from :meth:`to_dict`'s output."""
-        pre = cls(missing_values=state["missing_values"])
-        pre.columns_ = [dict(spec) for spec in state["columns"]]
-        pre.n_features_in_ = len(pre.columns_)
-        pre.n_features_out_ = sum(_width(spec) for spec in pre.columns_)
-        return pre
-
-
-def _label(name: Any, index: int) -> str:
-    return f"column {name!r}" if name is not None else f"column {index}"
-
-
-def _width(spec: dict[str, Any]) -> int:
-    if spec["kind"] == "numeric":
-        return 1
-    return len(spec["categories"]) + int(spec["missing_category"])
-
-
-def _missing_message(label: str, count: int, n_samples: int) -> str:
-    where = f" in {label}" if label else ""
-    return (
-        f"Input X contains NaN (missing values){where}: {count} of {n_samples} rows. "
-        + _MISSING_HINT
-    )
-
-
-def _check_numbers(
-    values: np.ndarray, label: str, *, fill: float | None, allow_nan: bool
-) -> np.ndarray:
-    """Refuse infinite and too-large values; fill or refuse NaN."""
-    nan = np.isnan(values)
-    if nan.any() and not allow_nan:
-        if fill is None:
-            raise ValueError(_missing_message(label, int(nan.sum()), len(values)))
-        values = np.where(nan, fill, values)
-    with np.errstate(invalid="ignore"):
-        too_large = np.abs(values) > _FLOAT32_MAX
-    if too_large.any():
-        where = f" in {label}" if label else ""
-        kind = "infinity" if np.isinf(values).any() else "values too large for float32"
-        raise ValueError(
-            f"Input X contains {kind}{where}; sknas works in float32 and needs finite values."
-        )
+    values = X.to_numpy(dtype=object) if hasattr(X, "to_numpy") else np.asarray(X, dtype=object)
+    values = np.array(values, dtype=object)
+    values[missing_mask(values)] = np.nan
     return values
 
 
-def _one_hot(values: Any, spec: dict[str, Any], label: str) -> np.ndarray:
-    strings, missing = _as_strings(values)
-    categories = np.array(spec["categories"], dtype=object)
-    width = len(categories) + int(spec["missing_category"])
-    block = np.zeros((len(missing), width))
-    if missing.any():
-        if not spec["missing_category"]:
-            raise ValueError(_missing_message(label, int(missing.sum()), len(missing)))
-        block[missing, -1] = 1.0
-    if len(categories) and len(strings):
-        sorted_categories = categories.astype(str)
-        position = np.searchsorted(sorted_categories, strings.astype(str))
-        clipped = np.minimum(position, len(categories) - 1)
-        known = sorted_categories[clipped] == strings.astype(str)
-        rows = np.flatnonzero(~missing)[known]
-        block[rows, clipped[known]] = 1.0
-    return block
+def make_preprocessor(kinds: list[str], missing_values: str = "error") -> Any:
+    """The (unfitted) scikit-learn preprocessing of a table whose columns have ``kinds``.
 
+    Parameters
+    ----------
+    kinds : list of str
+        ``"numeric"`` or ``"categorical"`` per column (:func:`column_kinds`).
+    missing_values : {"error", "impute"}, default="error"
+        With ``"impute"``, numeric columns are filled with their training mean
+        (0 when a column has no value at all) and a categorical column's missing
+        values are a category of their own. With ``"error"`` missing values are
+        refused before the preprocessing runs (:func:`check_values`).
+
+    Returns
+    -------
+    sklearn.compose.ColumnTransformer
+        Numeric columns first (``[SimpleImputer] -> MaxAbsScaler ->
+        StandardScaler``, in float64), then the one-hot encoded categorical
+        columns; its output may be sparse when categorical columns exist.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import (
+        FunctionTransformer,
+        MaxAbsScaler,
+        OneHotEncoder,
+        StandardScaler,
+    )
+
+    if missing_values not in MISSING_VALUES_OPTIONS:
+        raise ValueError(
+            f"missing_values must be one of {list(MISSING_VALUES_OPTIONS)}; "
+            f"got {missing_values!r}."
+        )
+    numeric = [j for j, kind in enumerate(kinds) if kind == "numeric"]
+    categorical = [j for j, kind in enumerate(kinds) if kind == "categorical"]
+    # Dividing by the largest magnitude first keeps the variance of values far
+    # from zero (or huge) representable; StandardScaler's test for constant
+    # columns is relative to the data.
+    scaling: list[Any] = [MaxAbsScaler(), StandardScaler()]
+    if missing_values == "impute":
+        scaling.insert(0, SimpleImputer(strategy="mean", keep_empty_features=True))
+    transformers: list[tuple[str, Any, list[int]]] = []
+    if numeric:
+        transformers.append(("numeric", make_pipeline(*scaling), numeric))
+    if categorical:
+        encoder = make_pipeline(
+            FunctionTransformer(categories_as_objects, feature_names_out="one-to-one"),
+            OneHotEncoder(handle_unknown="ignore"),
+        )
+        transformers.append(("categorical", encoder, categorical))
+    return ColumnTransformer(transformers, sparse_threshold=1.0, verbose_feature_names_out=False)
+
+
+def _fitted_kinds(preprocessor: Any) -> list[str]:
+    kinds = [""] * preprocessor.n_features_in_
+    for name, _, columns in preprocessor.transformers_:
+        for j in columns:
+            kinds[j] = name
+    return kinds
+
+
+def _encode(preprocessor: Any, X: Any, kinds: list[str], *, fit: bool) -> np.ndarray:
+    if fit:
+        Z = preprocessor.fit_transform(X)
+    else:
+        Z = preprocessor.transform(X)
+    n_out = Z.shape[1]
+    if hasattr(Z, "toarray"):
+        _check_dense_size(Z.shape[0], n_out, "Encoding X")
+        Z = Z.toarray()
+    Z = np.asarray(Z, dtype=np.float64)
+    # Standardised training values stay within sqrt(n_samples); a value that does not
+    # fit in float32 once standardised is far outside the training range.
+    numeric = [j for j, kind in enumerate(kinds) if kind == "numeric"]
+    with np.errstate(invalid="ignore"):
+        too_large = np.abs(Z[:, : len(numeric)]) > _FLOAT32_MAX
+    if too_large.any():
+        k = int(np.flatnonzero(too_large.any(axis=0))[0])
+        j = numeric[k]
+        raise ValueError(
+            f"Input X {column_label(column_names(X)[j], j)} holds values so far outside the "
+            "range seen in fit that, standardised, they exceed float32's range "
+            f"({int(too_large[:, k].sum())} of {len(Z)} rows)."
+        )
+    return Z.astype(np.float32)
+
+
+def fit_transform_table(X: Any, missing_values: str = "error") -> tuple[Any, np.ndarray]:
+    """Build and fit the preprocessing on a validated table; return it and the encoded ``X``.
+
+    Parameters
+    ----------
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+        Output of :func:`validate_table`.
+    missing_values : {"error", "impute"}, default="error"
+        See :func:`make_preprocessor`.
+
+    Returns
+    -------
+    preprocessor : sklearn.compose.ColumnTransformer
+        Fitted.
+    X_encoded : ndarray of shape (n_samples, n_features_out), float32
+    """
+    kinds = column_kinds(X)
+    preprocessor = make_preprocessor(kinds, missing_values)
+    check_values(X, kinds, impute=missing_values == "impute")
+    return preprocessor, _encode(preprocessor, X, kinds, fit=True)
+
+
+def transform_table(preprocessor: Any, X: Any, missing_values: str = "error") -> np.ndarray:
+    """Encode a validated table with the fitted preprocessing, as float32.
+
+    Parameters
+    ----------
+    preprocessor : sklearn.compose.ColumnTransformer
+        Fitted by :func:`fit_transform_table`.
+    X : ndarray or DataFrame of shape (n_samples, n_features)
+        Output of :func:`validate_table`.
+    missing_values : {"error", "impute"}, default="error"
+        As in ``fit``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features_out), float32
+    """
+    kinds = _fitted_kinds(preprocessor)
+    names = getattr(preprocessor, "feature_names_in_", None)
+    if names is not None and not is_dataframe(X):
+        # Fitted on a DataFrame: give the array its columns' names back, so that each
+        # column goes to its transformer without a warning from every one of them.
+        import pandas as pd
+
+        X = pd.DataFrame(X, columns=names)
+    check_values(X, kinds, impute=missing_values == "impute")
+    return _encode(preprocessor, X, kinds, fit=False)
+
+
+def has_categorical(preprocessor: Any) -> bool:
+    """True when the fitted preprocessing one-hot encodes some column."""
+    return "categorical" in _fitted_kinds(preprocessor)

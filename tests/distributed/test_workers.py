@@ -119,7 +119,7 @@ def test_job_travels_through_the_storage(shared_storage_url):
     clf = NASClassifier(n_trials=2, storage=shared_storage_url, study_name=name, **FAST).fit(X, y)
     job = fetch_job(optuna.load_study(study_name=name, storage=shared_storage_url))
     assert job is not None and job.n_trials == 2
-    np.testing.assert_array_equal(job.X, X.astype(np.float32))
+    np.testing.assert_array_equal(job.X, clf.preprocessor_.transform(X).astype(np.float32))
     assert job.estimator.get_params()["max_epochs"] == 8
     assert clf.n_trials_ == 2
 

@@ -72,7 +72,8 @@ def test_best_estimator_is_a_fitted_skorch_net(fitted_classifier, iris):
     _, X_test, _, _ = iris
     net = fitted_classifier.best_estimator_
     assert isinstance(net, NeuralNetClassifier)
-    codes = net.predict(X_test.astype(np.float32))
+    # The net reads the preprocessed (standardised) features, as float32.
+    codes = net.predict(fitted_classifier.preprocessor_.transform(X_test).astype(np.float32))
     np.testing.assert_array_equal(
         fitted_classifier.classes_[codes], fitted_classifier.predict(X_test)
     )

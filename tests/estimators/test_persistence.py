@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import pickle
@@ -10,13 +11,16 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+import skops.io
 import torch
 from sklearn.datasets import load_iris, load_linnerud
 from sklearn.exceptions import NotFittedError
 
 import sknas
 from sknas import ModelFileError, NASClassifier, NASRegressor
+from sknas._model_file import LIMITS, _manifest_digest
 from sknas.spaces import MLPSpace
+from sknas.utils.preprocessing import transform_table
 
 TINY = dict(n_trials=2, max_epochs=3, random_state=0, device="cpu")
 
@@ -64,7 +68,11 @@ def test_classifier_round_trip_predicts_identically(iris_model, tmp_path):
     assert loaded.best_architecture_ == model.best_architecture_
     assert loaded.best_params_ == model.best_params_
     assert loaded.best_score_ == model.best_score_
-    assert loaded.get_params() == model.get_params()
+    environment = {"storage", "study_name", "device", "n_jobs", "n_threads", "verbose"}
+    defaults = NASClassifier().get_params()
+    expected = {name: defaults[name] if name in environment else value
+                for name, value in model.get_params().items()}
+    assert loaded.get_params() == expected
     frame = pd.DataFrame(loaded.cv_results_)
     assert len(frame) == model.n_trials_
     np.testing.assert_array_equal(
@@ -77,7 +85,13 @@ def test_dataframe_round_trip_keeps_the_preprocessing(frame_model, tmp_path):
     model, frame = frame_model
     loaded, _ = _roundtrip(model, tmp_path)
     np.testing.assert_array_equal(loaded.feature_names_in_, ["size", "kind", "town"])
-    assert loaded.preprocessor_.to_dict() == model.preprocessor_.to_dict()
+    np.testing.assert_array_equal(
+        loaded.preprocessor_.get_feature_names_out(), model.preprocessor_.get_feature_names_out()
+    )
+    np.testing.assert_array_equal(
+        transform_table(loaded.preprocessor_, frame, "impute"),
+        transform_table(model.preprocessor_, frame, "impute"),
+    )
     np.testing.assert_array_equal(loaded.predict_proba(frame), model.predict_proba(frame))
     with pytest.raises(ValueError, match="feature names should match"):
         loaded.predict(frame.rename(columns={"size": "length"}))
@@ -98,10 +112,14 @@ def test_file_layout_is_json_and_plain_weights(iris_model, tmp_path):
     model, _ = iris_model
     path = model.save(tmp_path / "m.zip")
     with zipfile.ZipFile(path) as archive:
-        assert set(archive.namelist()) == {"model.json", "weights.pt"}
+        assert set(archive.namelist()) == {"model.json", "weights.pt", "preprocessor.skops"}
         manifest = json.loads(archive.read("model.json"))
         state = torch.load(io.BytesIO(archive.read("weights.pt")), weights_only=True)
-    assert manifest["format"] == "sknas-model" and manifest["format_version"] == 1
+        preprocessing = archive.read("preprocessor.skops")
+    assert manifest["format"] == "sknas-model" and manifest["format_version"] == 2
+    from sknas.utils.preprocessing import PREPROCESSING_TYPES
+
+    assert set(skops.io.get_untrusted_types(data=preprocessing)) <= set(PREPROCESSING_TYPES)
     assert manifest["sknas_version"] == sknas.__version__
     assert manifest["estimator"] == "NASClassifier"
     assert manifest["search_space"]["name"] == "mlp"
@@ -109,7 +127,7 @@ def test_file_layout_is_json_and_plain_weights(iris_model, tmp_path):
     assert manifest["classes"]["values"] == ["setosa", "versicolor", "virginica"]
     assert manifest["n_outputs"] == 3 and manifest["n_features_in"] == 4
     assert manifest["architecture"]["params"] == model.best_params_
-    assert manifest["preprocessing"]["missing_values"] == "error"
+    assert manifest["network"]["n_parameters"] == sum(t.numel() for t in state.values())
     assert set(state) == set(model.best_estimator_.module_.state_dict())
 
 
@@ -153,15 +171,29 @@ def test_save_needs_a_refit_model(tmp_path):
 
 
 # -- corrupt and foreign files -----------------------------------------------------------
-def _rewrite(path, *, manifest=None, weights=None, drop=()):
+def _reseal(manifest, members):
+    """Recompute the digests, as a careful editor of the file would."""
+    manifest["digests"] = {n: hashlib.sha256(d).hexdigest() for n, d in members.items()
+                           if n != "model.json"}
+    manifest["digests"]["model.json"] = _manifest_digest(manifest)
+    return manifest
+
+
+def _rewrite(path, *, manifest=None, weights=None, preprocessor=None, drop=(), reseal=True):
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
-    if manifest is not None:
-        members["model.json"] = manifest(json.loads(members["model.json"]))
-        if not isinstance(members["model.json"], bytes):
-            members["model.json"] = json.dumps(members["model.json"]).encode()
     if weights is not None:
         members["weights.pt"] = weights
+    if preprocessor is not None:
+        members["preprocessor.skops"] = preprocessor
+    described = json.loads(members["model.json"])
+    if manifest is not None:
+        described = manifest(described)
+    if isinstance(described, dict):
+        if reseal:
+            described = _reseal(described, members)
+        described = json.dumps(described).encode()
+    members["model.json"] = described
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
             if name not in drop:
@@ -199,7 +231,7 @@ def test_foreign_zip(tmp_path):
     path = tmp_path / "other.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("readme.txt", "hello")
-    with pytest.raises(ModelFileError, match="lacks model.json and weights.pt"):
+    with pytest.raises(ModelFileError, match="lacks model.json and weights.pt and preprocessor"):
         sknas.load(path)
 
 
@@ -298,3 +330,121 @@ def test_image_model_round_trip(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(images), model.predict_proba(images))
     with pytest.raises(ValueError, match="images of shape"):
         loaded.predict(images[:, :, :4, :4])
+
+
+# -- what a model file may not carry, and what an edited one cannot do ---------------------
+def test_environment_settings_never_enter_the_file(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    url = f"sqlite:///{tmp_path}/search.db"
+    model = NASClassifier(storage=url, study_name="secret-study", verbose=0, **TINY).fit(X, y)
+    path = model.save(tmp_path / "m.sknas")
+    raw = b"".join(zipfile.ZipFile(path).read(n) for n in zipfile.ZipFile(path).namelist())
+    assert b"search.db" not in raw and b"secret-study" not in raw
+    loaded = sknas.load(path)
+    assert loaded.storage is None and loaded.study_name is None and loaded.device == "auto"
+
+
+def test_a_storage_written_into_the_file_is_ignored(saved):
+    def add_storage(manifest):
+        manifest["params"].update(storage="postgresql://alice:pw@db/x", study_name="s", n_jobs=4)
+        return manifest
+
+    _rewrite(saved, manifest=add_storage)
+    loaded = sknas.load(saved)
+    assert loaded.storage is None and loaded.study_name is None and loaded.n_jobs == 1
+
+
+def test_an_edit_without_new_digests_is_refused(saved):
+    _rewrite(saved, manifest=lambda m: {**m, "best_score": 0.5}, reseal=False)
+    with pytest.raises(ModelFileError, match="modified after it was written: model.json"):
+        sknas.load(saved)
+
+
+def test_swapped_weights_are_refused(saved, iris_model, tmp_path):
+    other = NASClassifier(**{**TINY, "random_state": 1}).fit(*load_iris(return_X_y=True))
+    other_path = other.save(tmp_path / "other.sknas")
+    weights = zipfile.ZipFile(other_path).read("weights.pt")
+    _rewrite(saved, weights=weights, reseal=False)
+    with pytest.raises(ModelFileError, match="modified after it was written: weights.pt"):
+        sknas.load(saved)
+
+
+def test_a_padded_manifest_is_refused_before_it_is_read(saved, monkeypatch):
+    _rewrite(saved, manifest=lambda m: json.dumps(m).encode() + b" " * 5000, reseal=False)
+    monkeypatch.setitem(LIMITS, "manifest_bytes", 4000)
+    with pytest.raises(ModelFileError, match="model.json is .* bytes, more than the 4000"):
+        sknas.load(saved)
+
+
+def test_a_huge_described_network_is_refused_before_allocation(saved):
+    def widen(manifest):
+        params = manifest["architecture"]["params"]
+        params.update(n_layers=3, units_0=20000, units_1=20000, units_2=20000)
+        manifest["search_space"]["params"]["widths"] = [16, 20000]
+        manifest["architecture"]["key"] = MLPSpace(widths=(16, 20000)).decode(params).key()
+        return manifest
+
+    _rewrite(saved, manifest=widen)
+    # The shape check on the meta device names the shapes; torch's own loading
+    # (which would need the allocated network) says "size mismatch" instead.
+    with pytest.raises(ModelFileError, match="weights do not fit.*other shapes"):
+        sknas.load(saved)
+
+
+def test_parameter_limit(saved, monkeypatch):
+    monkeypatch.setitem(LIMITS, "parameters", 10)
+    with pytest.raises(ModelFileError, match="parameters, more than the 10"):
+        sknas.load(saved)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda m: {**m, "n_features_in": 5}, "preprocessing reads 4 features, its description 5"),
+        (lambda m: {**m, "classes": {**m["classes"], "values": list("abcde")}},
+         "5 classes for a network of 3 outputs"),
+        (lambda m: {**m, "estimator": "NASRegressor"},
+         "describes a classification network, but a NASRegressor"),
+        (lambda m: {**m, "classes": {**m["classes"],
+                                     "values": ["versicolor", "setosa", "virginica"]}},
+         "classes are not sorted"),
+        (lambda m: {**m, "estimator": "Pipeline"}, "unknown estimator 'Pipeline'"),
+        (lambda m: {**m, "network": {**m["network"], "n_inputs": 7}}, "input width"),
+        (lambda m: {**m, "network": {**m["network"], "dtype": "float16"}}, "dtype 'float16'"),
+    ],
+    ids=["features", "classes", "relabelled", "swapped", "foreign", "inputs", "dtype"],
+)
+def test_inconsistent_fields_are_refused(saved, edit, message):
+    _rewrite(saved, manifest=edit)
+    with pytest.raises(ModelFileError, match=message):
+        sknas.load(saved)
+
+
+def test_foreign_types_in_the_preprocessing_are_refused(saved):
+    from sklearn.linear_model import LogisticRegression
+
+    _rewrite(saved, preprocessor=skops.io.dumps(LogisticRegression()))
+    with pytest.raises(ModelFileError, match="LogisticRegression, not a fitted transformer"):
+        sknas.load(saved)
+
+
+def test_fitted_state_round_trips_through_the_estimator(iris_model):
+    model, X = iris_model
+    state = model._get_fitted_state()
+    copy = NASClassifier(**TINY)._set_fitted_state(state)
+    np.testing.assert_array_equal(copy.predict(X), model.predict(X))
+    with pytest.raises(ValueError, match="missing \\['classes_'\\]"):
+        NASClassifier()._set_fitted_state({k: v for k, v in state.items() if k != "classes_"})
+    with pytest.raises(ValueError, match="unknown \\['intruder_'\\]"):
+        NASClassifier()._set_fitted_state({**state, "intruder_": 1})
+
+
+class _Unlisted:
+    def transform(self, X):
+        return X
+
+
+def test_untrusted_types_in_the_preprocessing_are_never_built(saved):
+    _rewrite(saved, preprocessor=skops.io.dumps(_Unlisted()))
+    with pytest.raises(ModelFileError, match="types that sknas does not load.*_Unlisted"):
+        sknas.load(saved)

@@ -1,0 +1,256 @@
+"""Checks that refuse, before any network trains, settings that cannot work for the data.
+
+Each check raises a ``ValueError`` whose message names the setting, what it was
+given and what would work, so that a search never spends its budget on
+candidates that were bound to fail.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+import numpy as np
+
+from sknas.spaces.base import SearchSpace
+
+__all__ = [
+    "ACCEPTED_SHAPES",
+    "check_device_for_task",
+    "check_input_ndim",
+    "check_scorer",
+    "check_space_builds",
+    "clamp_threads",
+    "resolve_device",
+]
+
+#: What the estimators accept as ``X``, in the words of their error messages.
+ACCEPTED_SHAPES = (
+    "2-D tables (n_samples, n_features) and 4-D image batches "
+    "(n_samples, channels, height, width)"
+)
+
+
+def check_input_ndim(X: Any) -> None:
+    """Refuse arrays that are neither tables nor image batches.
+
+    Parameters
+    ----------
+    X : array-like
+        The input of ``fit`` or ``predict``; objects without ``ndim`` (lists,
+        DataFrames, sparse matrices) are left to scikit-learn's validation.
+
+    Raises
+    ------
+    ValueError
+        For 3-D input (reserved for sequences ``(n_samples, timesteps,
+        features)``) and for more than 4 dimensions.
+    """
+    ndim = getattr(X, "ndim", None)
+    if ndim is None or ndim in (1, 2, 4):
+        return  # 1-D is refused by scikit-learn's own message
+    shape = tuple(int(v) for v in X.shape)
+    hint = ""
+    if ndim == 3:
+        hint = (
+            " For single-channel images add the channel axis (X[:, None] has shape "
+            f"{(shape[0], 1, *shape[1:])}); for a table flatten the rows "
+            "(X.reshape(len(X), -1)). 3-D input is reserved for sequences "
+            "(n_samples, timesteps, features)."
+        )
+    raise ValueError(f"X has {ndim} dimensions {shape}; sknas accepts {ACCEPTED_SHAPES}.{hint}")
+
+
+def resolve_device(device: str) -> str:
+    """Turn ``"auto"`` into ``"cuda"`` when a GPU is available, else ``"cpu"``.
+
+    Any other device is checked by placing a tensor on it, so a device that is
+    missing on this machine (``"cuda"`` without a GPU, ``"mps"`` off Apple
+    silicon, ``"cuda:3"`` on a one-GPU machine) is refused before training.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"`` or a torch device string such as ``"cpu"`` or ``"cuda:0"``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        The string is not a torch device, or the device is not available.
+    """
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"The 'device' parameter must be 'auto' or a torch device such as 'cpu' or "
+            f"'cuda:0'. Got {device!r} instead."
+        ) from exc
+    if parsed.type == "cpu":
+        return device
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available.")
+    try:
+        torch.empty(1, device=parsed)
+    except (RuntimeError, AssertionError, AttributeError) as exc:
+        raise ValueError(
+            f"device={device!r} was requested but is not available on this machine "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0]}). Use device='auto' or 'cpu'."
+        ) from exc
+    return device
+
+
+def check_device_for_task(device: str, task: str) -> None:
+    """Refuse a device that cannot run the task's arithmetic.
+
+    Regression de-standardises its outputs in float64 (targets of any
+    magnitude stay exact), which Apple's MPS backend does not support.
+
+    Parameters
+    ----------
+    device : str
+        A resolved torch device string.
+    task : {"classification", "regression"}
+        The estimator's task.
+
+    Raises
+    ------
+    ValueError
+    """
+    if task == "regression" and device.split(":")[0] == "mps":
+        raise ValueError(
+            f"device={device!r} cannot run NASRegressor: its outputs are de-standardised in "
+            "float64, which the MPS backend does not support. Use device='cpu' (or 'cuda')."
+        )
+
+
+def clamp_threads(n_threads: int | None, what: str = "n_threads") -> int | None:
+    """Limit a thread count to the machine's cores, with a warning when it is cut.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Requested threads (None: torch's own setting).
+    what : str, default="n_threads"
+        Name of the parameter, for the warning.
+
+    Returns
+    -------
+    int or None
+    """
+    cores = os.cpu_count() or 1
+    if n_threads is not None and n_threads > cores:
+        warnings.warn(
+            f"{what}={n_threads} is more than the {cores} cores of this machine; using "
+            f"{cores} (oversubscribed threads only slow training down).",
+            UserWarning,
+            stacklevel=3,
+        )
+        return cores
+    return n_threads
+
+
+def check_scorer(
+    scorer: Any, scoring: Any, task: str, X: np.ndarray, y: np.ndarray, valid: np.ndarray
+) -> None:
+    """Refuse a scorer that cannot score this task on this data.
+
+    The scorer is tried on a constant predictor (scikit-learn's dummy
+    estimators) over the rows that candidates are scored on: a classification
+    metric for a regressor, or ``roc_auc`` on three classes, fails here and not
+    after the whole search.
+
+    Parameters
+    ----------
+    scorer : callable
+        ``scorer(estimator, X, y)``.
+    scoring : str, callable or None
+        The estimator's ``scoring`` parameter, for the message.
+    task : {"classification", "regression"}
+        The estimator's task.
+    X : ndarray of shape (n_samples, n_features)
+        Encoded inputs.
+    y : ndarray
+        Encoded targets (class indices, or float targets).
+    valid : ndarray of int
+        Rows of the first validation split.
+
+    Raises
+    ------
+    ValueError
+        When the scorer raises, or returns something that is not a number.
+    """
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    dummy: Any = DummyClassifier() if task == "classification" else DummyRegressor()
+    dummy.fit(X, y)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = scorer(dummy, X[valid], y[valid])
+        float(value)
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        kind = "classifier" if task == "classification" else "regressor"
+        raise ValueError(
+            f"scoring={scoring!r} cannot score this {kind} on its validation data: "
+            f"{type(exc).__name__}: {exc}. Choose a scorer for {task} "
+            "(sklearn.metrics.get_scorer_names())."
+        ) from exc
+
+
+def check_space_builds(
+    space: SearchSpace,
+    n_features: int,
+    n_outputs: int,
+    image_shape: tuple[int, ...] | None,
+) -> None:
+    """Build the space's first candidate on torch's meta device and run a forward pass.
+
+    Nothing is allocated (meta tensors have shapes, not data), so this is
+    cheap even for large networks; a space that cannot take this input (cells
+    for images on a table, images smaller than the network's reductions) is
+    refused before training.
+
+    Parameters
+    ----------
+    space : SearchSpace
+        The resolved search space.
+    n_features : int
+        Width of the encoded input rows.
+    n_outputs : int
+        Classes or targets.
+    image_shape : tuple of int, optional
+        ``(channels, height, width)`` of image input; None for tables.
+
+    Raises
+    ------
+    ValueError
+        Naming the space, the input's shape and the reason.
+    """
+    import torch
+
+    initial = space.initial_params()
+    params = initial[0] if initial else space.to_params(space.sample(np.random.default_rng(0)))
+    shape = (n_features,) if image_shape is None else tuple(image_shape)
+    try:
+        arch = space.decode(params)
+        with torch.device("meta"):
+            module = space.build_module(arch, n_features, n_outputs)
+            output = module.eval()(torch.zeros(2, n_features))
+        if tuple(output.shape) != (2, n_outputs):
+            raise ValueError(f"the network returns shape {tuple(output.shape)[1:]} per row")
+    except (ValueError, RuntimeError, TypeError, IndexError, NotImplementedError) as exc:
+        raise ValueError(
+            f"The search space {type(space).__name__} cannot build a network for input of "
+            f"shape {shape} with {n_outputs} outputs: {str(exc).rstrip('.')}. sknas accepts "
+            f"{ACCEPTED_SHAPES}; use a search space made for this input "
+            "(search_space='auto' picks one)."
+        ) from exc
