@@ -40,7 +40,7 @@ class TabularBenchmark(Protocol):
 class BenchmarkResult:
     """Trajectories of one strategy over several seeds; rows are seeds, columns queries.
 
-    Attributes
+    Parameters
     ----------
     strategy : str
         Name of the strategy.
@@ -131,7 +131,23 @@ class BenchmarkResult:
         optimum_valid: float,
         optimum_test: float,
     ) -> BenchmarkResult:
-        """Stack the per-seed outputs of :func:`run_seed`."""
+        """Stack the per-seed outputs of :func:`run_seed`.
+
+        Parameters
+        ----------
+        strategy : str
+            Name of the strategy.
+        runs : sequence of dict
+            One output of :func:`run_seed` per seed.
+        optimum_valid : float
+            Best validation value over the whole table.
+        optimum_test : float
+            Best test value over the whole table.
+
+        Returns
+        -------
+        BenchmarkResult
+        """
         def stack(name: str) -> np.ndarray:
             return np.stack([np.asarray(run[name], dtype=float) for run in runs])
 

@@ -209,7 +209,17 @@ class NB201Benchmark:
         )
 
     def index(self, arch: Architecture | str | int) -> int:
-        """Official index of a cell, given as an Architecture, an ``arch_str`` or an index."""
+        """Official index of a cell, given as an Architecture, an ``arch_str`` or an index.
+
+        Parameters
+        ----------
+        arch : Architecture, str or int
+            A cell: an Architecture, its ``arch_str`` or its official index.
+
+        Returns
+        -------
+        int
+        """
         if isinstance(arch, (int, np.integer)):
             if not 0 <= int(arch) < len(self.arch_strs):
                 raise IndexError(f"NB201Benchmark: index {arch} outside 0..{len(self) - 1}.")
@@ -238,31 +248,91 @@ class NB201Benchmark:
         return float(self._columns[self._metric(metric)][self.index(arch)])
 
     def values(self, metric: str) -> np.ndarray:
-        """The metric of every cell, in index order (a read-only view)."""
+        """The metric of every cell, in index order (a read-only view).
+
+        Parameters
+        ----------
+        metric : str
+            A column of the table (``"valid"``, ``"test"``, ``"params"``, ``"time"``...).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_cells,)
+        """
         view = self._columns[self._metric(metric)].view()
         view.flags.writeable = False
         return view
 
     def training_time(self, arch: Architecture | str | int) -> float:
-        """Simulated seconds to train ``arch`` (see the class docstring)."""
+        """Simulated seconds to train ``arch`` (see the class docstring).
+
+        Parameters
+        ----------
+        arch : Architecture, str or int
+            A cell: an Architecture, its ``arch_str`` or its official index.
+
+        Returns
+        -------
+        float
+        """
         return self.query(arch, "time")
 
     def higher_is_better(self, metric: str) -> bool:
-        """True for accuracies, False for costs (params, flops, time)."""
+        """True for accuracies, False for costs (params, flops, time).
+
+        Parameters
+        ----------
+        metric : str
+            A column of the table (``"valid"``, ``"test"``, ``"params"``, ``"time"``...).
+
+        Returns
+        -------
+        bool
+        """
         return self._metric(metric) not in _MINIMISE
 
     def optimum(self, metric: str = "test") -> float:
-        """Best value of ``metric`` over all cells (maximum accuracy, minimum cost)."""
+        """Best value of ``metric`` over all cells (maximum accuracy, minimum cost).
+
+        Parameters
+        ----------
+        metric : str, default="test"
+            A column of the table.
+
+        Returns
+        -------
+        float
+        """
         values = self.values(metric)
         return float(values.max() if self.higher_is_better(metric) else values.min())
 
     def best_index(self, metric: str = "test") -> int:
-        """Index of the first cell that attains :meth:`optimum`."""
+        """Index of the first cell that attains :meth:`optimum`.
+
+        Parameters
+        ----------
+        metric : str, default="test"
+            A column of the table.
+
+        Returns
+        -------
+        int
+        """
         values = self.values(metric)
         return int(values.argmax() if self.higher_is_better(metric) else values.argmin())
 
     def arch_at(self, index: int) -> Architecture:
-        """The :class:`Architecture` at an official index."""
+        """The :class:`Architecture` at an official index.
+
+        Parameters
+        ----------
+        index : int
+            An official index.
+
+        Returns
+        -------
+        Architecture
+        """
         return self._space.arch_from_str(self.arch_strs[self.index(int(index))])
 
     def __repr__(self) -> str:

@@ -39,7 +39,7 @@ from sknas.estimators._results import FINISHED_STATES, build_cv_results
 from sknas.estimators._storage import resolve_storage
 from sknas.estimators._waiting import copy_to_memory, wait_for_running_trials
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
-from sknas.samplers import STRATEGY_NAMES
+from sknas.samplers._registry import _VALID_NAMES
 from sknas.spaces._registry import SPACES, make_search_space
 from sknas.spaces.base import SearchSpace
 from sknas.utils.preprocessing import (
@@ -82,7 +82,7 @@ class BaseNAS(BaseEstimator):
 
     _parameter_constraints: dict = {
         "search_space": [StrOptions({"auto"} | set(SPACES)), SearchSpace],
-        "strategy": [StrOptions(STRATEGY_NAMES), optuna.samplers.BaseSampler],
+        "strategy": [StrOptions(_VALID_NAMES), optuna.samplers.BaseSampler],
         "n_trials": [Interval(Integral, 1, None, closed="left")],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],

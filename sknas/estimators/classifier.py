@@ -80,6 +80,12 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         restored afterwards). ``"auto"`` lets the search space decide (one
         thread for MLPs, whose small layers gain nothing from more); None
         keeps torch's own setting.
+    n_jobs : int or None, default=1
+        Candidates evaluated at once: this process plus ``n_jobs - 1`` worker
+        processes sharing the study (a temporary journal file when ``storage``
+        is None). Negative values count from the number of cores (-1: one
+        process per core); None means 1. Torch threads are divided among the
+        processes.
     random_state : int, RandomState instance or None, default=None
         Seeds the sampler, the validation split and every candidate's training.
     verbose : int, default=0
@@ -180,6 +186,7 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples, in the format the estimator was fitted on.
 
         Returns
         -------
@@ -195,6 +202,7 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples, in the format the estimator was fitted on.
 
         Returns
         -------

@@ -60,6 +60,12 @@ class NASRegressor(RegressorMixin, BaseNAS):
     n_threads : "auto", int or None, default="auto"
         Torch threads while training and predicting; ``"auto"`` lets the
         search space decide.
+    n_jobs : int or None, default=1
+        Candidates evaluated at once: this process plus ``n_jobs - 1`` worker
+        processes sharing the study (a temporary journal file when ``storage``
+        is None). Negative values count from the number of cores (-1: one
+        process per core); None means 1. Torch threads are divided among the
+        processes.
     random_state : int, RandomState instance or None, default=None
         Seeds everything random in the search.
     verbose : int, default=0
@@ -127,6 +133,7 @@ class NASRegressor(RegressorMixin, BaseNAS):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples, in the format the estimator was fitted on.
 
         Returns
         -------

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from sknas.spaces.base import Architecture, SearchSpace
+from sknas.utils._threads import torch_threads
 
 __all__ = ["TrainingEvaluator", "EvaluationResult", "DEFAULT_TRAINING", "torch_threads"]
 
@@ -29,7 +30,7 @@ Split = tuple[np.ndarray, np.ndarray]
 class EvaluationResult:
     """Outcome of evaluating one candidate.
 
-    Attributes
+    Parameters
     ----------
     score : float
         Mean validation score over the splits (greater is better).
@@ -153,12 +154,26 @@ class TrainingEvaluator:
 
     # -- building ------------------------------------------------------------------
     def training_config(self, arch: Architecture) -> dict[str, Any]:
-        """The candidate's training choices, defaults filled in."""
-        config = dict(DEFAULT_TRAINING)
-        getter = getattr(self.search_space, "training_config", None)
-        if getter is not None:
-            config.update(getter(arch))
-        return config
+        """The candidate's training choices, defaults filled in.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The candidate.
+
+        Returns
+        -------
+        dict
+            :data:`DEFAULT_TRAINING` updated by the space's ``training_config(arch)``.
+        """
+        chosen = self.search_space.training_config(arch)
+        unknown = sorted(set(chosen) - set(DEFAULT_TRAINING))
+        if unknown:
+            raise ValueError(
+                f"{type(self.search_space).__name__}.training_config returned unknown keys "
+                f"{unknown}; known keys: {sorted(DEFAULT_TRAINING)}."
+            )
+        return {**DEFAULT_TRAINING, **chosen}
 
     def build_net(
         self,
@@ -178,6 +193,30 @@ class TrainingEvaluator:
         the module has more than ``max_parameters`` parameters; ``deadline``
         (a ``time.perf_counter()`` value) stops training after the epoch in
         which it passes.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The candidate.
+        X_train : numpy.ndarray
+            Training inputs (their moments standardise the network's inputs).
+        y_train : numpy.ndarray
+            Training targets.
+        seed : int
+            Seed of the batch order (the caller seeds the initial weights).
+        max_epochs : int
+            Most epochs of training.
+        valid : tuple of (numpy.ndarray, numpy.ndarray), optional
+            Validation data scored after every epoch (early stopping, pruning).
+        trial : optuna.Trial, optional
+            Trial to which every epoch's validation score is reported.
+        deadline : float, optional
+            ``time.perf_counter()`` value after which training stops.
+
+        Returns
+        -------
+        skorch.NeuralNet
+            The (unfitted) net.
         """
         from skorch.callbacks import EarlyStopping, EpochScoring
         from skorch.dataset import Dataset
@@ -451,6 +490,24 @@ class TrainingEvaluator:
 
         On the CPU the returned network computes in double precision, so that
         each prediction depends only on its own row.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The architecture to train.
+        X : numpy.ndarray
+            All the training inputs.
+        y : numpy.ndarray
+            All the training targets.
+        n_epochs : int
+            Epochs of training (at least 1).
+        seed : int
+            Seed of the initial weights and of the batch order.
+
+        Returns
+        -------
+        skorch.NeuralNet
+            The fitted net.
         """
         from sknas.utils.memory import release_on_oom
 
@@ -491,28 +548,6 @@ def _best_epoch(history: Any) -> tuple[int, float]:
     finite = tied[np.isfinite(losses[tied])]
     best = int(finite[np.argmin(losses[finite])]) if len(finite) else int(tied[0])
     return best, float(losses[best])
-
-
-@contextmanager
-def torch_threads(n_threads: int | None) -> Iterator[None]:
-    """Run the block with ``n_threads`` torch intra-op threads, then restore the setting.
-
-    Parameters
-    ----------
-    n_threads : int or None
-        Threads to use; None leaves torch's setting alone.
-    """
-    import torch
-
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(n_threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _cross_entropy() -> Any:

@@ -6,9 +6,9 @@ strategies import them when they first propose.
 
 from sknas.samplers._registry import (
     STRATEGIES,
-    STRATEGY_NAMES,
     make_sampler,
     register_strategy,
+    strategy_names,
 )
 from sknas.samplers.bananas import BananasSampler
 from sknas.samplers.evolution import RegularizedEvolutionSampler
@@ -18,9 +18,9 @@ from sknas.samplers.reinforce import ReinforceSampler
 
 __all__ = [
     "STRATEGIES",
-    "STRATEGY_NAMES",
     "make_sampler",
     "register_strategy",
+    "strategy_names",
     "BananasSampler",
     "GPBOSampler",
     "LocalSearchSampler",

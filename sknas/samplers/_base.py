@@ -26,6 +26,7 @@ search loop answers an exact duplicate from the finished trial.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from sknas.spaces.base import SearchSpace
 
 __all__ = ["Domain", "History", "NASSamplerBase"]
+
+logger = logging.getLogger(__name__)
 
 _SUPPORTED = (CategoricalDistribution, IntDistribution, FloatDistribution)
 
@@ -159,22 +162,20 @@ class Domain:
     def key(self, params: Mapping[str, Any]) -> Hashable:
         """Identity of a parameter set, as far as a strategy is concerned.
 
-        With a space, the architecture's key, or its isomorphism class where
-        the space defines ``isomorphism_key`` (NAS-Bench-201 cells): two
-        isomorphic cells compute the same function, so a strategy that has
-        evaluated one gains nothing from proposing the other. Without a space
-        (or for a set the space cannot decode), the parameter values.
+        With a space, the architecture's
+        :meth:`~sknas.spaces.SearchSpace.isomorphism_key` (by default its
+        key; for NAS-Bench-201 cells the isomorphism class: two isomorphic
+        cells compute the same function, so a strategy that has evaluated one
+        gains nothing from proposing the other). Without a space, or for a set
+        the space refuses to decode, the parameter values.
         """
         if self.space is not None:
             try:
                 arch = self.space.decode(params)
-            except Exception:  # an undecodable set is keyed by its values
-                pass
+            except (ValueError, KeyError, TypeError) as error:
+                logger.debug("Parameter set keyed by its values: the space refuses it (%s)", error)
             else:
-                isomorphism_key = getattr(self.space, "isomorphism_key", None)
-                if isomorphism_key is not None:
-                    return ("isomorphism", isomorphism_key(arch))
-                return arch.key()
+                return self.space.isomorphism_key(arch)
         return tuple(repr(params[name]) for name in self.names)
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,27 +9,7 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["fit_predict_ensemble", "torch_single_thread"]
-
-
-@contextlib.contextmanager
-def torch_single_thread() -> Iterator[None]:
-    """Run torch's intra-op work on one thread, restoring the setting afterwards.
-
-    The models here are tiny: thread hand-offs cost more than they save, and on
-    a busy machine a spinning second thread slows a proposal down a hundredfold.
-    """
-    import torch
-
-    previous = torch.get_num_threads()
-    if previous == 1:
-        yield
-        return
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+__all__ = ["fit_predict_ensemble"]
 
 
 def fit_predict_ensemble(
@@ -101,17 +79,12 @@ def fit_predict_ensemble(
                 h = torch.relu(h)
         return h.squeeze(-1)
 
-    moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
-    for step in range(1, n_epochs + 1):
+    optimizer = torch.optim.Adam(params, lr=learning_rate)
+    for _ in range(n_epochs):
+        optimizer.zero_grad()
         loss = (forward(xt) - yt).abs().mean() * n_models
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            c1 = 1 - 0.9**step
-            c2 = 1 - 0.999**step
-            for p, g, (m, v) in zip(params, grads, moments):
-                m.mul_(0.9).add_(g, alpha=0.1)
-                v.mul_(0.999).addcmul_(g, g, value=0.001)
-                p.addcdiv_(m, v.div(c2).sqrt_().add_(1e-8), value=-learning_rate / c1)
+        loss.backward()
+        optimizer.step()
     with torch.no_grad():
         pred = forward(torch.as_tensor(X_new, dtype=torch.float32)).numpy().astype(float)
     return pred * std + mean

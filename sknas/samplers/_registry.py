@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import optuna
 
@@ -11,10 +12,10 @@ from sknas.spaces.base import SearchSpace
 
 __all__ = [
     "STRATEGIES",
-    "STRATEGY_NAMES",
     "auto_strategy",
     "make_sampler",
     "register_strategy",
+    "strategy_names",
 ]
 
 SamplerFactory = Callable[[int | None, SearchSpace | None], optuna.samplers.BaseSampler]
@@ -60,8 +61,7 @@ def _gp(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSamp
     return GPBOSampler(seed=seed, search_space=space)
 
 
-#: Registered strategy names and the factories that build their samplers.
-STRATEGIES: dict[str, SamplerFactory] = {
+_FACTORIES: dict[str, SamplerFactory] = {
     "random": _random,
     "tpe": _tpe,
     "evolution": _evolution,
@@ -71,34 +71,37 @@ STRATEGIES: dict[str, SamplerFactory] = {
     "local_search": _local_search,
 }
 
+#: Registered strategy names and the factories that build their samplers (read-only:
+#: :func:`register_strategy` adds one).
+STRATEGIES: Mapping[str, SamplerFactory] = MappingProxyType(_FACTORIES)
+
+#: Every valid ``strategy`` string. Parameter validation holds this very set, so
+#: :func:`register_strategy` adds to it in place; read it through :func:`strategy_names`.
+_VALID_NAMES: set[str] = {"auto", *_FACTORIES}
+
 #: The strategy ``"auto"`` resolves to when the search space names none.
 AUTO_STRATEGY = "tpe"
 
 
 def auto_strategy(search_space: SearchSpace | None) -> str:
     """The strategy ``"auto"`` stands for: the space's ``default_strategy``, else TPE."""
-    name = getattr(search_space, "default_strategy", None)
+    name = search_space.default_strategy if search_space is not None else None
     return name if isinstance(name, str) and name in STRATEGIES else AUTO_STRATEGY
 
 
-class _StrategyNames(set):
-    """Live view of the valid ``strategy`` strings: ``"auto"`` plus :data:`STRATEGIES`."""
+def strategy_names() -> frozenset[str]:
+    """Every valid ``strategy`` string: ``"auto"`` and the registered names.
 
-    def _names(self) -> list[str]:
-        return ["auto", *STRATEGIES]
+    Returns
+    -------
+    frozenset of str
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._names()
-
-    def __iter__(self):  # type: ignore[override]
-        return iter(self._names())
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-
-#: Every valid strategy name, kept in step with :data:`STRATEGIES`.
-STRATEGY_NAMES: set[str] = _StrategyNames()
+    Examples
+    --------
+    >>> sorted(strategy_names())[:3]
+    ['auto', 'bananas', 'evolution']
+    """
+    return frozenset(_VALID_NAMES)
 
 
 def register_strategy(name: str, factory: SamplerFactory) -> None:
@@ -111,7 +114,16 @@ def register_strategy(name: str, factory: SamplerFactory) -> None:
     factory : callable
         ``factory(seed, search_space)`` returns a new sampler.
     """
-    STRATEGIES[name] = factory
+    if not isinstance(name, str) or not name or name == "auto":
+        raise ValueError(
+            f"A strategy name must be a non-empty string other than 'auto'; got {name!r}."
+        )
+    if not callable(factory):
+        raise TypeError(
+            f"factory must be callable as factory(seed, search_space); got {factory!r}."
+        )
+    _FACTORIES[name] = factory
+    _VALID_NAMES.add(name)
 
 
 def make_sampler(

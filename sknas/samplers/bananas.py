@@ -6,7 +6,7 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import ndtr
+from scipy.stats import norm
 
 from sknas.samplers._base import (
     Domain,
@@ -19,7 +19,8 @@ from sknas.samplers._base import (
     candidate_pool,
     floor_scores,
 )
-from sknas.samplers._ensemble import fit_predict_ensemble, torch_single_thread
+from sknas.samplers._ensemble import fit_predict_ensemble
+from sknas.utils._threads import torch_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from optuna.study import Study
@@ -68,6 +69,12 @@ class BananasSampler(NASSamplerBase):
     encoding : {"auto", "path", "onehot"}, default="auto"
         ``"auto"`` uses ``"path"`` when the search space offers it. Without a
         search space the generic one-hot encoding is used.
+    n_candidates : int, default=100
+        Mutations of the best architectures in the mutation pool.
+    n_parents : int, default=10
+        Best architectures that are mutated.
+    n_random : int, default=10
+        Random architectures added to the pool.
     candidate_pool : {"auto", "full", "mutation"}, default="auto"
         ``"full"``: score every architecture of the search space not yet
         evaluated (needs a search space with ``all_architectures()``; its
@@ -77,12 +84,6 @@ class BananasSampler(NASSamplerBase):
         ``"mutation"`` otherwise (and without a search space).
     max_pool_size : int, default=20000
         Largest space that ``"auto"`` scores completely.
-    n_candidates : int, default=100
-        Mutations of the best architectures in the mutation pool.
-    n_parents : int, default=10
-        Best architectures that are mutated.
-    n_random : int, default=10
-        Random architectures added to the pool.
     neighbours : bool, default=True
         Also put every unseen one-change neighbour of the parents in the pool
         (``search_space.neighbours``; only with a search space).
@@ -163,7 +164,8 @@ class BananasSampler(NASSamplerBase):
             )
         if self._candidate_pool == "full" and not _enumerable(search_space):
             raise ValueError(
-                "candidate_pool='full' needs a search space with all_architectures(); "
+                "candidate_pool='full' needs a search space whose all_architectures() "
+                "lists it (not None); "
                 f"got {type(search_space).__name__ if search_space is not None else None}."
             )
 
@@ -187,7 +189,8 @@ class BananasSampler(NASSamplerBase):
         if cache is not None and cache.space is space and cache.encoding == domain.encoding:
             return cache if cache.params else None
         limit = None if self._candidate_pool == "full" else self._max_pool_size + 1
-        archs = list(itertools.islice(space.all_architectures(), limit))
+        listed = space.all_architectures()
+        archs = list(itertools.islice(listed, limit)) if listed is not None else []
         if limit is not None and len(archs) >= limit:
             archs = []  # too large for "auto": remember the answer, use the mutation pool
         params = [domain.restrict(space.to_params(a)) for a in archs]
@@ -240,7 +243,7 @@ class BananasSampler(NASSamplerBase):
             return pool[0]
         if X_pool is None:
             X_pool = domain.encode_many(pool)
-        with torch_single_thread():
+        with torch_threads(1):
             pred = fit_predict_ensemble(
                 domain.encode_many(history.params),
                 floor_scores(history.scores, self._score_floor),
@@ -262,7 +265,7 @@ class BananasSampler(NASSamplerBase):
             best = float(np.max(history.scores))
             safe = np.maximum(std, 1e-12)
             z = (mean - best) / safe
-            value = (mean - best) * ndtr(z) + safe * np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
+            value = (mean - best) * norm.cdf(z) + safe * norm.pdf(z)
         return pool[int(np.argmax(value))]
 
 
@@ -285,4 +288,4 @@ class _FullPool:
 
 
 def _enumerable(space: SearchSpace | None) -> bool:
-    return space is not None and callable(getattr(space, "all_architectures", None))
+    return space is not None and space.all_architectures() is not None

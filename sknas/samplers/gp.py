@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,8 +20,8 @@ from sknas.samplers._base import (
     candidate_pool,
     floor_scores,
 )
-from sknas.samplers._ensemble import torch_single_thread
 from sknas.spaces.encoding import _to_unit
+from sknas.utils._threads import torch_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from optuna.study import Study
@@ -29,6 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from sknas.spaces.base import SearchSpace
 
 __all__ = ["GPBOSampler"]
+
+logger = logging.getLogger(__name__)
 
 
 def _features(domain: Domain, params_list: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -85,12 +88,12 @@ class GPBOSampler(NASSamplerBase):
         (``search_space.neighbours``; only with a search space).
     n_mc_samples : int, default=64
         Quasi-Monte-Carlo samples of the acquisition.
-    score_floor : {"median", None}, default=None
-        Raise the scores below their median to it before fitting (None: fit
-        the scores as they are).
     fit_maxiter : int, default=20
         L-BFGS iterations of the marginal-likelihood fit (kept small so a
         proposal stays well under a second after hundreds of trials).
+    score_floor : {"median", None}, default=None
+        Raise the scores below their median to it before fitting (None: fit
+        the scores as they are).
     n_startup_trials : int, default=10
         Random trials before the GP is used.
     seed : int, optional
@@ -165,7 +168,7 @@ class GPBOSampler(NASSamplerBase):
         import torch
 
         seed = self._trial_seed(trial, salt=2)
-        with torch_single_thread(), torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        with torch_threads(1), torch.random.fork_rng(devices=[]), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.manual_seed(seed)  # inside fork_rng: the caller's RNG state is restored
             values = self._acquisition_values(domain, history, scores, pool, seed)
@@ -181,6 +184,7 @@ class GPBOSampler(NASSamplerBase):
     ) -> np.ndarray:
         import torch
         from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+        from botorch.exceptions.errors import ModelFittingError
         from botorch.fit import fit_gpytorch_mll
         from botorch.models import MixedSingleTaskGP, SingleTaskGP
         from botorch.models.kernels.categorical import CategoricalKernel
@@ -188,6 +192,7 @@ class GPBOSampler(NASSamplerBase):
         from botorch.sampling.normal import SobolQMCNormalSampler
         from gpytorch.kernels import ScaleKernel
         from gpytorch.mlls import ExactMarginalLogLikelihood
+        from linear_operator.utils.errors import NotPSDError
 
         X = torch.as_tensor(self._inputs(domain, history.params), dtype=torch.float64)
         Y = torch.as_tensor(scores, dtype=torch.float64).unsqueeze(-1)
@@ -216,8 +221,9 @@ class GPBOSampler(NASSamplerBase):
                 optimizer_kwargs={"options": {"maxiter": self._fit_maxiter}},
                 max_attempts=1,
             )
-        except Exception:  # keep the initial hyperparameters when fitting fails
-            pass
+        except (ModelFittingError, NotPSDError) as error:
+            # the acquisition still ranks the pool, with the initial hyperparameters
+            logger.warning("GP-BO: fitting the GP failed, initial hyperparameters kept: %s", error)
         pending = None
         if history.pending:
             pending = torch.as_tensor(self._inputs(domain, history.pending), dtype=torch.float64)

@@ -233,8 +233,10 @@ def _clipped_ridge(
     -------
     ndarray of shape (n_candidates,)
     """
+    from sklearn.linear_model import Ridge
+
     target = floor_scores(y)
-    centre = target.mean()
-    gram = X.T @ X + alpha * np.eye(X.shape[1])
-    weights = np.linalg.lstsq(gram, X.T @ (target - centre), rcond=None)[0]
-    return X_new @ weights + centre
+    centre = float(target.mean())
+    # The targets are centred and the features are not: no intercept to fit.
+    model = Ridge(alpha=alpha, fit_intercept=False).fit(X, target - centre)
+    return np.asarray(model.predict(X_new), dtype=float) + centre

@@ -22,149 +22,21 @@ from sknas.samplers._base import (
     floor_scores,
 )
 from sknas.samplers._choices import ChoiceSpace
-from sknas.samplers._ensemble import torch_single_thread
+from sknas.utils._threads import torch_threads
 
 if TYPE_CHECKING:  # pragma: no cover
-    import torch
     from optuna.study import Study
 
+    from sknas.samplers._controller import Controller
     from sknas.spaces.base import SearchSpace
 
 __all__ = ["ReinforceSampler"]
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-class _Controller:
-    """The policy: an LSTM over the decisions, or independent softmaxes (torch)."""
-
-    def __init__(self, sizes: list[int], kind: str, hidden: int, seed: int, lr: float) -> None:
-        import torch
-
-        init = np.random.default_rng(seed)
-        self.sizes = sizes
-        self.kind = kind
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-        total = int(self.offsets[-1])
-
-        def uniform(*shape: int) -> np.ndarray:
-            return init.uniform(-0.1, 0.1, size=shape)
-
-        if kind == "lstm":
-            self.arrays = {
-                "embed": uniform(total + 1, hidden),
-                "w_ih": uniform(4 * hidden, hidden),
-                "w_hh": uniform(4 * hidden, hidden),
-                "bias": uniform(4 * hidden),
-                "head_w": uniform(total, hidden),
-                "head_b": np.zeros(total),
-            }
-        else:
-            self.arrays = {"logits": np.zeros(total)}
-        # the tensors share memory with the arrays: numpy updates are seen by torch
-        self.params = {
-            name: torch.from_numpy(arr).requires_grad_(True) for name, arr in self.arrays.items()
-        }
-        self.hidden = hidden
-        self.lr = lr
-        self.n_steps = 0
-        self.moments = {
-            name: (np.zeros_like(arr), np.zeros_like(arr)) for name, arr in self.arrays.items()
-        }
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        del state["params"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        import torch
-
-        self.__dict__.update(state)
-        self.params = {
-            name: torch.from_numpy(arr).requires_grad_(True) for name, arr in self.arrays.items()
-        }
-
-    def adam_step(self, loss: torch.Tensor) -> None:
-        """One Adam step (betas 0.9, 0.999) on ``loss``."""
-        import torch
-
-        grads = torch.autograd.grad(loss, list(self.params.values()), allow_unused=True)
-        self.n_steps += 1
-        for (name, arr), grad in zip(self.arrays.items(), grads):
-            if grad is None:
-                continue
-            g = grad.numpy()
-            m, v = self.moments[name]
-            m *= 0.9
-            m += 0.1 * g
-            v *= 0.999
-            v += 0.001 * g * g
-            m_hat = m / (1 - 0.9**self.n_steps)
-            v_hat = v / (1 - 0.999**self.n_steps)
-            arr -= self.lr * m_hat / (np.sqrt(v_hat) + 1e-8)
-
-    def sample(self, rng: np.random.Generator) -> list[int]:
-        """Draw one decision per parameter from the policy (numpy, no autograd)."""
-        a = self.arrays
-        taken: list[int] = []
-        if self.kind == "lstm":
-            h = np.zeros(self.hidden)
-            c = np.zeros(self.hidden)
-            x = a["embed"][-1]
-        for k, size in enumerate(self.sizes):
-            lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
-            if self.kind == "lstm":
-                gates = a["w_ih"] @ x + a["w_hh"] @ h + a["bias"]
-                i, f, g, o = np.split(gates, 4)
-                c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-                h = _sigmoid(o) * np.tanh(c)
-                logits = a["head_w"][lo:hi] @ h + a["head_b"][lo:hi]
-            else:
-                logits = a["logits"][lo:hi]
-            probs = np.exp(logits - logits.max())
-            action = int(rng.choice(size, p=probs / probs.sum()))
-            taken.append(action)
-            if self.kind == "lstm":
-                x = a["embed"][lo + action]
-        return taken
-
-    def score(self, actions: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Log-probability of ``actions`` and the policy's entropy along them."""
-        import torch
-
-        p = self.params
-        logp = torch.zeros((), dtype=torch.float64)
-        entropy = torch.zeros((), dtype=torch.float64)
-        if self.kind == "lstm":
-            h = torch.zeros(self.hidden, dtype=torch.float64)
-            c = torch.zeros(self.hidden, dtype=torch.float64)
-            x = p["embed"][-1]
-        for k in range(len(self.sizes)):
-            lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
-            if self.kind == "lstm":
-                gates = p["w_ih"] @ x + p["w_hh"] @ h + p["bias"]
-                i, f, g, o = gates.chunk(4)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(c)
-                logits = p["head_w"][lo:hi] @ h + p["head_b"][lo:hi]
-            else:
-                logits = p["logits"][lo:hi]
-            log_probs = torch.log_softmax(logits, dim=0)
-            action = actions[k]
-            logp = logp + log_probs[action]
-            entropy = entropy - (log_probs.exp() * log_probs).sum()
-            if self.kind == "lstm":
-                x = p["embed"][lo + action]
-        return logp, entropy
-
-
 class _State:
     """Controller, baseline and reward statistics after a prefix of the trials."""
 
-    def __init__(self, key: Hashable, controller: _Controller) -> None:
+    def __init__(self, key: Hashable, controller: Controller) -> None:
         self.key = key
         self.controller = controller
         self.next_number = 0
@@ -210,14 +82,14 @@ class ReinforceSampler(NASSamplerBase):
         Adam step size; None means 0.1 for ``"independent"``, 0.02 for ``"lstm"``.
     baseline_decay : float, default=0.9
         Decay of the moving-average baseline.
+    entropy_weight : float, default=1e-3
+        Weight of the entropy bonus.
     reward_floor : {"median", None}, default="median"
         With ``"median"``, a value below the median of the values seen so far
         is raised to that median before it becomes a reward: the policy learns
         what makes an architecture good rather than how bad the broken ones
         are (on NAS-Bench-201 a cell without a path to the output scores
         about 10 %, a good one 85 %). None uses the values as they are.
-    entropy_weight : float, default=1e-3
-        Weight of the entropy bonus.
     n_bins : int, default=10
         Bins of numeric parameters.
     max_retries : int, default=20
@@ -287,8 +159,10 @@ class ReinforceSampler(NASSamplerBase):
 
     # ------------------------------------------------------------------ training
     def _new_state(self, key: Hashable, choices: ChoiceSpace) -> _State:
+        from sknas.samplers._controller import Controller
+
         seed = int(np.random.SeedSequence([self._base_seed, 7]).generate_state(1)[0])
-        controller = _Controller(
+        controller = Controller(
             choices.sizes, self._controller_kind, self._hidden_size, seed, self._learning_rate
         )
         return _State(key, controller)
@@ -310,9 +184,7 @@ class ReinforceSampler(NASSamplerBase):
             self._baseline_decay * state.baseline + (1.0 - self._baseline_decay) * reward
         )
         scaled = float(np.clip(advantage / std, -3.0, 3.0)) if std > 0 else 0.0
-        logp, entropy = state.controller.score(indices)
-        loss = -scaled * logp - self._entropy_weight * entropy
-        state.controller.adam_step(loss)
+        state.controller.step(indices, scaled, self._entropy_weight)
 
     @staticmethod
     def _fingerprint(trial: FrozenTrial) -> tuple[Any, ...]:
@@ -357,11 +229,15 @@ class ReinforceSampler(NASSamplerBase):
         history: History,
         rng: np.random.Generator,
     ) -> dict[str, Any]:
+        import torch
+
         choices = ChoiceSpace(domain.distributions, self._n_bins)
-        with self._lock, torch_single_thread():
+        seed = int(rng.integers(2**63))
+        with self._lock, torch_threads(1), torch.random.fork_rng(devices=[]):
             state = self._update(study, domain, choices)
+            torch.manual_seed(seed)  # inside fork_rng: the caller's RNG state is restored
             return draw_unseen(
-                lambda: choices.to_params(state.controller.sample(rng), rng),
+                lambda: choices.to_params(state.controller.sample(), rng),
                 domain,
                 history.seen,
                 self._max_retries,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -66,7 +66,23 @@ class Architecture:
         canonical: str,
         description: str = "",
     ) -> Architecture:
-        """Build an architecture from a parameter mapping."""
+        """Build an architecture from a parameter mapping.
+
+        Parameters
+        ----------
+        space : str
+            Name of the search space.
+        params : mapping of str to value
+            The flat parameters (stored sorted by name).
+        canonical : str
+            The canonical key.
+        description : str, default=""
+            A human-readable summary.
+
+        Returns
+        -------
+        Architecture
+        """
         return cls(space, tuple(sorted(params.items())), canonical, description)
 
     @property
@@ -90,6 +106,12 @@ class SearchSpace(BaseEstimator):
     :meth:`mutate`, :meth:`neighbours` and :meth:`encode` work from the
     distributions and may be overridden with architecture-aware versions.
 
+    Three optional hooks have defaults that subclasses override where they
+    know better: :meth:`isomorphism_key` (architectures that compute the same
+    function), :meth:`all_architectures` (enumerating a small, finite space)
+    and :meth:`training_config` (training choices that are part of the
+    architecture). :class:`sknas.testing.SearchSpaceConformance` checks them.
+
     Search spaces are configurable objects (``get_params`` / ``set_params``),
     so an estimator's ``search_space__<param>`` can be tuned by ``GridSearchCV``.
     """
@@ -108,13 +130,37 @@ class SearchSpace(BaseEstimator):
         raise NotImplementedError
 
     def decode(self, params: Mapping[str, Any]) -> Architecture:
-        """Turn a full parameter dict into an :class:`Architecture`."""
+        """Turn a full parameter dict into an :class:`Architecture`.
+
+        Parameters
+        ----------
+        params : mapping of str to value
+            A value for every parameter of :meth:`distributions`.
+
+        Returns
+        -------
+        Architecture
+        """
         raise NotImplementedError
 
     def build_module(
         self, arch: Architecture, n_features_in: int, n_outputs: int
     ) -> torch.nn.Module:
-        """Build the PyTorch module of ``arch`` (the only method that imports torch)."""
+        """Build the PyTorch module of ``arch`` (the only method that imports torch).
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+        n_features_in : int
+            Number of input features.
+        n_outputs : int
+            Number of outputs (classes for a classifier, targets for a regressor).
+
+        Returns
+        -------
+        torch.nn.Module
+        """
         raise NotImplementedError
 
     def initial_params(self) -> list[dict[str, Any]]:
@@ -126,12 +172,82 @@ class SearchSpace(BaseEstimator):
         """
         return []
 
+    def isomorphism_key(self, arch: Architecture) -> str:
+        """A key shared by every architecture that computes the same function as ``arch``.
+
+        Strategies skip a candidate whose isomorphism key belongs to an
+        architecture already evaluated or running. The default is
+        ``arch.key()`` (no two distinct architectures are isomorphic); a space
+        whose cells can be isomorphic (NAS-Bench-201) overrides it.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+
+        Returns
+        -------
+        str
+            Equal for equal architectures, and stable across calls and processes.
+        """
+        return arch.key()
+
+    def all_architectures(self) -> Iterator[Architecture] | None:
+        """Every architecture of the space, when the space can list itself.
+
+        BANANAS scores the whole space instead of a mutation pool when this
+        returns an iterator of at most ``max_pool_size`` architectures. The
+        default returns None: the space is not enumerable (infinite, or too
+        large to list).
+
+        Returns
+        -------
+        iterator of Architecture or None
+            Each architecture once, in a fixed order; None when not enumerable.
+        """
+        return None
+
+    def training_config(self, arch: Architecture) -> dict[str, Any]:
+        """Training choices that ``arch`` makes itself (none by default).
+
+        The training evaluator fills in the keys not returned from
+        :data:`sknas.evaluation.training.DEFAULT_TRAINING` (``lr``,
+        ``weight_decay``, ``batch_size``, ``optimizer``); other keys are refused.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+
+        Returns
+        -------
+        dict
+            A subset of the keys of ``DEFAULT_TRAINING`` with their values.
+        """
+        return {}
+
     def to_params(self, arch: Architecture) -> dict[str, Any]:
-        """Inverse of :meth:`decode`: the full parameter dict of ``arch``."""
+        """Inverse of :meth:`decode`: the full parameter dict of ``arch``.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+
+        Returns
+        -------
+        dict
+        """
         return arch.params
 
     def check_params(self, params: Mapping[str, Any]) -> None:
-        """Raise ``ValueError`` naming the first parameter missing or out of range."""
+        """Raise ``ValueError`` naming the first parameter missing or out of range.
+
+        Parameters
+        ----------
+        params : mapping of str to value
+            The parameters to check against :meth:`distributions`.
+        """
         for name, dist in self.distributions().items():
             if name not in params:
                 raise ValueError(f"{type(self).__name__}: parameter {name!r} is missing.")
@@ -147,11 +263,33 @@ class SearchSpace(BaseEstimator):
                 )
 
     def sample(self, rng: np.random.Generator) -> Architecture:
-        """Draw a random architecture."""
+        """Draw a random architecture.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+
+        Returns
+        -------
+        Architecture
+        """
         return self.decode(sample_params(self.distributions(), rng))
 
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
-        """Return a random neighbour of ``arch`` that differs from it."""
+        """Return a random neighbour of ``arch`` that differs from it.
+
+        Parameters
+        ----------
+        arch : Architecture
+            The architecture to change.
+        rng : numpy.random.Generator
+            Source of randomness.
+
+        Returns
+        -------
+        Architecture
+        """
         distributions = self.distributions()
         params = self.to_params(arch)
         for _ in range(20):
@@ -165,6 +303,16 @@ class SearchSpace(BaseEstimator):
 
         Numeric parameters are not enumerated (they have no finite
         neighbourhood); spaces with such parameters may override this.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+
+        Returns
+        -------
+        list of Architecture
+            Distinct architectures, none equal to ``arch``.
         """
         from optuna.distributions import CategoricalDistribution
 

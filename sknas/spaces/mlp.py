@@ -274,12 +274,33 @@ class MLPSpace(SearchSpace):
         return [params]
 
     def layer_widths(self, arch: Architecture) -> list[int]:
-        """Widths of the hidden layers that ``arch`` actually uses."""
+        """Widths of the hidden layers that ``arch`` actually uses.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An MLP architecture of this space.
+
+        Returns
+        -------
+        list of int
+        """
         params = arch.params
         return [int(params[f"units_{i}"]) for i in range(int(params["n_layers"]))]
 
     def training_config(self, arch: Architecture) -> dict[str, Any]:
-        """The training choices of ``arch``: lr, weight decay, batch size, optimiser."""
+        """The training choices of ``arch``: lr, weight decay, batch size, optimiser.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An MLP architecture of this space.
+
+        Returns
+        -------
+        dict
+            Keys ``lr``, ``weight_decay``, ``batch_size`` and ``optimizer``.
+        """
         params = arch.params
         return {
             "lr": float(params["lr"]),

@@ -129,7 +129,17 @@ class NB201Space(SearchSpace):
         )
 
     def ops(self, arch: Architecture) -> tuple[str, ...]:
-        """The six operations of ``arch``, in the order of :data:`NB201_EDGES`."""
+        """The six operations of ``arch``, in the order of :data:`NB201_EDGES`.
+
+        Parameters
+        ----------
+        arch : Architecture
+            A cell of this space.
+
+        Returns
+        -------
+        tuple of str
+        """
         params = arch.params
         return tuple(str(params[name]) for name in _EDGE_NAMES)
 
@@ -213,18 +223,50 @@ class NB201Space(SearchSpace):
         return nodes[3]
 
     def is_connected(self, arch: Architecture) -> bool:
-        """Whether some path of non-``none`` operations leads from input to output."""
+        """Whether some path of non-``none`` operations leads from input to output.
+
+        Parameters
+        ----------
+        arch : Architecture
+            A cell of this space.
+
+        Returns
+        -------
+        bool
+        """
         ops = self.ops(arch)
         return any(all(ops[e] != "none" for e in path) for path in _PATHS)
 
     # -- search operators ----------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> Architecture:
-        """Draw a cell uniformly at random."""
+        """Draw a cell uniformly at random.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+
+        Returns
+        -------
+        Architecture
+        """
         choice = rng.integers(len(NB201_OPS), size=len(NB201_EDGES))
         return self._from_ops([NB201_OPS[int(k)] for k in choice])
 
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
-        """Change the operation of one random edge to a different operation."""
+        """Change the operation of one random edge to a different operation.
+
+        Parameters
+        ----------
+        arch : Architecture
+            A cell of this space.
+        rng : numpy.random.Generator
+            Source of randomness.
+
+        Returns
+        -------
+        Architecture
+        """
         ops = list(self.ops(arch))
         edge = int(rng.integers(len(ops)))
         others = [op for op in NB201_OPS if op != ops[edge]]
@@ -232,7 +274,17 @@ class NB201Space(SearchSpace):
         return self._from_ops(ops)
 
     def neighbours(self, arch: Architecture) -> list[Architecture]:
-        """The 24 cells that differ from ``arch`` on exactly one edge."""
+        """The 24 cells that differ from ``arch`` on exactly one edge.
+
+        Parameters
+        ----------
+        arch : Architecture
+            A cell of this space.
+
+        Returns
+        -------
+        list of Architecture
+        """
         ops = self.ops(arch)
         result = []
         for edge, current in enumerate(ops):

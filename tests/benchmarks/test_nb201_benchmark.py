@@ -9,7 +9,6 @@ import optuna
 import pytest
 
 from sknas.benchmarks import NB201Benchmark, run_benchmark
-from sknas.samplers import STRATEGIES
 from sknas.spaces import NB201Space
 
 BEST = (
@@ -172,12 +171,10 @@ def test_tpe_beats_random_search(nb201_benchmark):
     _beats_random(nb201_benchmark, "tpe", n_trials=100, n_seeds=20)
 
 
-@pytest.mark.skipif("evolution" not in STRATEGIES, reason="strategy 'evolution' not registered")
 def test_evolution_beats_random_search(nb201_benchmark):
     _beats_random(nb201_benchmark, "evolution", n_trials=150, n_seeds=20)
 
 
-@pytest.mark.skipif("bananas" not in STRATEGIES, reason="strategy 'bananas' not registered")
 def test_bananas_beats_random_search(nb201_benchmark):
     from sknas.samplers import BananasSampler
 
@@ -190,9 +187,6 @@ def test_bananas_beats_random_search(nb201_benchmark):
     _beats_random(nb201_benchmark, small_bananas, n_trials=80, n_seeds=12)
 
 
-@pytest.mark.skipif(
-    "local_search" not in STRATEGIES, reason="strategy 'local_search' not registered"
-)
 def test_local_search_beats_random_search_and_tpe(nb201_benchmark):
     _beats_random(nb201_benchmark, "local_search", n_trials=100, n_seeds=20)
     _beats_random(nb201_benchmark, "local_search", n_trials=50, n_seeds=60, baseline="tpe")

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from optuna.distributions import CategoricalDistribution
 
-from sknas.samplers import STRATEGIES
 from sknas.spaces.base import Architecture, SearchSpace
 
 SamplerFactory = Callable[..., Any]
@@ -34,32 +33,28 @@ def _local_search(**kwargs: Any) -> Any:
     return LocalSearchSampler(n_startup_trials=2, n_restart_trials=2, **kwargs)
 
 
-#: Tiny configurations; "bananas" and "gp" are added when they are registered.
+def _bananas(**kwargs: Any) -> Any:
+    from sknas.samplers import BananasSampler
+
+    return BananasSampler(
+        n_models=2, n_epochs=30, hidden_size=16, n_candidates=30, n_startup_trials=2, **kwargs
+    )
+
+
+def _gp(**kwargs: Any) -> Any:
+    from sknas.samplers import GPBOSampler
+
+    return GPBOSampler(n_candidates=30, n_mc_samples=16, n_startup_trials=2, **kwargs)
+
+
+#: Tiny configurations of every sknas strategy.
 FACTORIES: dict[str, SamplerFactory] = {
+    "bananas": _bananas,
     "evolution": _evolution,
+    "gp": _gp,
     "local_search": _local_search,
     "reinforce": _reinforce,
 }
-
-if "bananas" in STRATEGIES:
-
-    def _bananas(**kwargs: Any) -> Any:
-        from sknas.samplers import BananasSampler
-
-        return BananasSampler(
-            n_models=2, n_epochs=30, hidden_size=16, n_candidates=30, n_startup_trials=2, **kwargs
-        )
-
-    FACTORIES["bananas"] = _bananas
-
-if "gp" in STRATEGIES:
-
-    def _gp(**kwargs: Any) -> Any:
-        from sknas.samplers import GPBOSampler
-
-        return GPBOSampler(n_candidates=30, n_mc_samples=16, n_startup_trials=2, **kwargs)
-
-    FACTORIES["gp"] = _gp
 
 
 @pytest.fixture(params=sorted(FACTORIES))

@@ -152,12 +152,24 @@ def test_failed_and_nan_trials_are_ignored(sampler_class: Factory) -> None:
     assert all(len(t.params) == 5 for t in study.trials)
 
 
-@pytest.mark.parametrize("name", ["evolution", "reinforce", "bananas", "gp", "local_search"])
-def test_registered(name: str) -> None:
-    if name not in STRATEGIES:
-        pytest.skip(f"{name} is not registered")
-    sampler = make_sampler(name, seed=0, search_space=ToySpace())
-    assert isinstance(sampler, optuna.samplers.BaseSampler)
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        ("evolution", "RegularizedEvolutionSampler"),
+        ("reinforce", "ReinforceSampler"),
+        ("bananas", "BananasSampler"),
+        ("gp", "GPBOSampler"),
+        ("local_search", "LocalSearchSampler"),
+    ],
+)
+def test_registered(name: str, cls: str) -> None:
+    import sknas.samplers
+
+    assert name in STRATEGIES
+    space = ToySpace()
+    sampler = make_sampler(name, seed=0, search_space=space)
+    assert type(sampler) is getattr(sknas.samplers, cls)
+    assert sampler._search_space is space and sampler._seed == 0
 
 
 def test_import_does_not_import_torch() -> None:

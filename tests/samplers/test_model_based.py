@@ -8,6 +8,7 @@ from typing import Any
 
 import optuna
 import pytest
+from optuna.trial import TrialState
 
 import sknas.samplers.bananas as bananas_module
 from sknas._search import run_search
@@ -64,9 +65,31 @@ def test_gp_accounts_for_running_trials() -> None:
     assert space.decode(proposal).key() != space.decode(running.params).key()
 
 
-def test_gp_kernel_on_encodings_and_mixed_spaces() -> None:
+def _spy_acquisition(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record the acquisition values of every proposal the GP makes."""
+    import numpy as np
+
+    calls: list[Any] = []
+    original = GPBOSampler._acquisition_values
+
+    def spy(self: GPBOSampler, *args: Any, **kwargs: Any) -> Any:
+        values = original(self, *args, **kwargs)
+        calls.append(np.asarray(values))
+        return values
+
+    monkeypatch.setattr(GPBOSampler, "_acquisition_values", spy)
+    return calls
+
+
+@pytest.mark.parametrize("kernel", ["encoding", "categorical"])
+def test_gp_kernel_on_encodings_and_mixed_spaces(
+    monkeypatch: pytest.MonkeyPatch, kernel: str
+) -> None:
+    import numpy as np
+
+    calls = _spy_acquisition(monkeypatch)
     sampler = GPBOSampler(
-        kernel="encoding", n_candidates=20, n_mc_samples=8, n_startup_trials=3, seed=1
+        kernel=kernel, n_candidates=20, n_mc_samples=8, n_startup_trials=3, seed=1
     )
     study = optuna.create_study(sampler=sampler)
     study.optimize(
@@ -75,15 +98,13 @@ def test_gp_kernel_on_encodings_and_mixed_spaces() -> None:
         ),
         n_trials=6,
     )
-    mixed = GPBOSampler(n_candidates=20, n_mc_samples=8, n_startup_trials=3, seed=1)
-    study = optuna.create_study(sampler=mixed)
-    study.optimize(
-        lambda t: (
-            (t.suggest_float("x", -2, 2) - 1) ** 2 + (t.suggest_categorical("c", ["a", "b"]) == "a")
-        ),
-        n_trials=6,
-    )
-    assert len(study.trials) == 6
+    # every trial after the random start was chosen by a fitted GP: one acquisition
+    # value per candidate, finite, and not all equal (the model ranks the pool)
+    assert len(calls) == 3
+    for values in calls:
+        assert values.ndim == 1 and len(values) > 1
+        assert np.isfinite(values).all() and np.ptp(values) > 0
+    assert all(-2 <= t.params["x"] <= 2 and t.params["c"] in ("a", "b") for t in study.trials)
 
 
 class EnumerableToySpace(ToySpace):
@@ -157,15 +178,25 @@ def test_bananas_full_pool_is_deterministic_and_picklable() -> None:
     assert len(pickle.dumps(sampler)) < 100_000  # the encodings are not pickled
 
 
-def test_gp_score_floor_is_validated_and_ties_fall_back_to_the_pool() -> None:
+def test_gp_score_floor_is_validated_and_ties_fall_back_to_the_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with pytest.raises(ValueError, match="score_floor"):
         GPBOSampler(score_floor="mean")
     # More than half of the values tie at the top: the floored scores are constant,
     # so the sampler proposes from its pool without fitting a GP.
+    calls = _spy_acquisition(monkeypatch)
     sampler = GPBOSampler(n_startup_trials=3, n_candidates=10, score_floor="median", seed=0)
     study = optuna.create_study(sampler=sampler, direction="maximize")
     study.optimize(lambda t: min(t.suggest_int("x", 0, 50), 1), n_trials=8)
-    assert len(study.trials) == 8
+    assert calls == []  # no GP was fitted
+    xs = [t.params["x"] for t in study.trials]
+    assert len(set(xs)) == 8  # each proposal is an unseen pool member
+    assert all(t.state == TrialState.COMPLETE for t in study.trials)
+    # scores that do not tie are modelled: the GP ranks the pool
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    study.optimize(lambda t: float(t.suggest_int("x", 0, 50)), n_trials=5)
+    assert len(calls) == 2
 
 
 def test_floor_scores_raises_the_lower_half_to_the_median() -> None:
@@ -179,3 +210,31 @@ def test_floor_scores_raises_the_lower_half_to_the_median() -> None:
     assert floor_scores(np.array([])).size == 0
     with pytest.raises(ValueError, match="score_floor"):
         BananasSampler(score_floor="min")
+
+
+def test_gp_fit_failure_is_logged_and_the_pool_still_ranked(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import botorch.fit
+    from botorch.exceptions.errors import ModelFittingError
+
+    def failing_fit(*args: Any, **kwargs: Any) -> Any:
+        raise ModelFittingError("All attempts to fit the model have failed.")
+
+    monkeypatch.setattr(botorch.fit, "fit_gpytorch_mll", failing_fit)
+    calls = _spy_acquisition(monkeypatch)
+    sampler = GPBOSampler(n_candidates=10, n_mc_samples=8, n_startup_trials=3, seed=0)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    with caplog.at_level("WARNING", logger="sknas.samplers.gp"):
+        study.optimize(lambda t: float(t.suggest_int("x", 0, 50)), n_trials=5)
+    assert len(calls) == 2
+    messages = [r.getMessage() for r in caplog.records if r.name == "sknas.samplers.gp"]
+    assert len(messages) == 2 and all("All attempts" in m for m in messages)
+
+    def other_error(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug, not a fitting failure")
+
+    monkeypatch.setattr(botorch.fit, "fit_gpytorch_mll", other_error)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    with pytest.raises(RuntimeError, match="a bug"):
+        study.optimize(lambda t: float(t.suggest_int("x", 0, 50)), n_trials=5, catch=())
