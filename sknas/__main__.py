@@ -22,13 +22,17 @@ def _worker(args: argparse.Namespace) -> int:
     import skorch  # noqa: F401 - load the training stack before the search appears
     import torch
 
-    from sknas.estimators._job import fetch_job
+    from sknas.estimators._job import JobPayloadError, fetch_job
     from sknas.estimators._storage import spec_from_url
 
     if args.n_threads is not None:
         torch.set_num_threads(args.n_threads)
     spec = spec_from_url(args.storage, args.heartbeat_interval, args.grace_period)
-    storage = spec.open()
+    try:
+        storage = spec.open()
+    except ValueError as exc:
+        print(f"sknas worker: {exc}", file=sys.stderr)
+        return 1
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     print(f"sknas worker {os.getpid()}: waiting for study {args.study!r}", flush=True)
     deadline = time.monotonic() + args.wait
@@ -36,15 +40,18 @@ def _worker(args: argparse.Namespace) -> int:
     while True:
         try:
             study = optuna.load_study(study_name=args.study, storage=storage)
-            job = fetch_job(study)
+            job = fetch_job(study, allowed_spaces=args.allow_space)
         except KeyError:
             job = None
+        except JobPayloadError as exc:
+            print(f"sknas worker: {exc}", file=sys.stderr)
+            return 1
         if job is not None or time.monotonic() >= deadline:
             break
         time.sleep(0.5)
     if job is None or study is None:
         print(
-            f"sknas worker: no search named {args.study!r} was published in {args.storage} "
+            f"sknas worker: no search named {args.study!r} was published in {spec.describe()} "
             f"within {args.wait:g} s; start the search with the same storage and "
             "study_name first.",
             file=sys.stderr,
@@ -82,6 +89,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=60.0, help="seconds to wait for the search to appear"
     )
     worker.add_argument("--n-threads", type=int, default=None, help="torch threads")
+    worker.add_argument(
+        "--allow-space",
+        action="append",
+        default=[],
+        metavar="MODULE:CLASS",
+        help=(
+            "a custom search-space class the published search may name (repeatable); "
+            "registered spaces need none, and nothing else is imported"
+        ),
+    )
     worker.add_argument("--heartbeat-interval", type=int, default=HEARTBEAT_INTERVAL)
     worker.add_argument("--grace-period", type=int, default=GRACE_PERIOD)
     return parser

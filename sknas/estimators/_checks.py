@@ -241,8 +241,8 @@ def check_space_builds(
     params = initial[0] if initial else space.to_params(space.sample(np.random.default_rng(0)))
     shape = (n_features,) if image_shape is None else tuple(image_shape)
     try:
-        arch = space.decode(params)
         with torch.device("meta"):
+            arch = space.decode(params)
             module = space.build_module(arch, n_features, n_outputs)
             output = module.eval()(torch.zeros(2, n_features))
         if tuple(output.shape) != (2, n_outputs):

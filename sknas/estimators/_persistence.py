@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sknas._model_file import LIMITS, ModelFileError, read_model_file, write_model_file
+from sknas.spaces._description import describe_space
 
 if TYPE_CHECKING:  # pragma: no cover
     from sknas.estimators.base import BaseNAS
@@ -129,38 +130,19 @@ def _decode_cv_results(encoded: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- search spaces -------------------------------------------------------------------
-def _space_description(space: SearchSpace) -> dict[str, Any]:
-    from sknas.spaces._registry import SPACES
-
-    path = f"{type(space).__module__}:{type(space).__qualname__}"
-    registered = [name for name, target in SPACES.items() if target == path]
-    params = space.get_params(deep=False)
-    return {
-        "name": registered[0] if registered else None,
-        "class": path,
-        "params": params if _is_json(params) else None,
-    }
-
-
 def _rebuild_space(description: dict[str, Any], search_space: SearchSpace | None) -> SearchSpace:
     from sklearn.base import clone
 
-    from sknas.spaces._registry import make_search_space
+    from sknas.spaces._description import rebuild_space
 
     if search_space is not None:
         return clone(search_space)
-    if description["name"] is None:
+    if description.get("name") is None:
         raise ModelFileError(
-            f"The model was found in the custom search space {description['class']}, which "
+            f"The model was found in the custom search space {description.get('class')}, which "
             "load does not import from a file: pass it as load(path, search_space=...)."
         )
-    space = make_search_space(description["name"])
-    if description["params"] is not None:
-        space.set_params(**{
-            name: tuple(value) if isinstance(value, list) else value
-            for name, value in description["params"].items()
-        })
-    return space
+    return rebuild_space(description)
 
 
 # -- saving --------------------------------------------------------------------------
@@ -202,7 +184,7 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         "estimator": type(estimator).__name__,
         "params": kept,
         "omitted_params": sorted(set(params) - set(kept)),
-        "search_space": _space_description(state["search_space_"]),
+        "search_space": describe_space(state["search_space_"]),
         "architecture": {
             "params": state["best_params_"],
             "key": state["best_architecture_"].key(),

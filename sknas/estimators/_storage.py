@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +12,16 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
-__all__ = ["StorageSpec", "resolve_storage", "HEARTBEAT_INTERVAL", "GRACE_PERIOD"]
+from sknas._optuna_compat import journal_file_path
+
+__all__ = [
+    "StorageSpec",
+    "resolve_storage",
+    "mask_url",
+    "describe_storage",
+    "HEARTBEAT_INTERVAL",
+    "GRACE_PERIOD",
+]
 
 #: Seconds between a worker's heartbeats (RDB storages: SQLite, PostgreSQL, MySQL).
 HEARTBEAT_INTERVAL = 5
@@ -40,16 +50,36 @@ class StorageSpec:
     grace_period: int | None = None
 
     def open(self) -> BaseStorage:
-        """Open the storage in this process."""
+        """Open the storage in this process.
+
+        Raises
+        ------
+        ValueError
+            When the storage cannot be opened; the message names it (password
+            hidden) and says why.
+        """
+        try:
+            if self.kind == "journal":
+                return JournalStorage(JournalFileBackend(self.location))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    self.location,
+                    heartbeat_interval=self.heartbeat_interval,
+                    grace_period=self.grace_period,
+                )
+        except Exception as exc:
+            cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ValueError(
+                f"Could not open the Optuna storage {self.describe()}: "
+                f"{type(exc).__name__}: {mask_url(cause)}"
+            ) from exc
+
+    def describe(self) -> str:
+        """The storage as a user would name it, with any password hidden."""
         if self.kind == "journal":
-            return JournalStorage(JournalFileBackend(self.location))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                self.location,
-                heartbeat_interval=self.heartbeat_interval,
-                grace_period=self.grace_period,
-            )
+            return repr(JOURNAL_PREFIX + self.location)
+        return repr(mask_url(self.location))
 
 
 def spec_from_url(
@@ -78,14 +108,38 @@ def spec_from_url(
 
 def spec_from_storage(storage: BaseStorage) -> StorageSpec | None:
     """Describe a storage instance, or None when other processes cannot open it."""
-    inner = getattr(storage, "_backend", None)
     if isinstance(storage, RDBStorage):
         return StorageSpec(
             "rdb", storage.url, storage.heartbeat_interval, storage.grace_period
         )
-    if isinstance(storage, JournalStorage) and isinstance(inner, JournalFileBackend):
-        return StorageSpec("journal", os.path.abspath(inner._file_path))
+    path = journal_file_path(storage)
+    if path is not None:
+        return StorageSpec("journal", os.path.abspath(path))
     return None
+
+
+_PASSWORD = re.compile(r"(://[^:/@\s]*:)\S*@")
+
+
+def mask_url(text: str) -> str:
+    """``text`` with the password of any URL in it replaced by ``***``.
+
+    Examples
+    --------
+    >>> mask_url("postgresql://alice:S3cret@db-host/nas")
+    'postgresql://alice:***@db-host/nas'
+    >>> mask_url("sqlite:///search.db")
+    'sqlite:///search.db'
+    """
+    return _PASSWORD.sub(r"\1***@", text)
+
+
+def describe_storage(storage: Any) -> str:
+    """A storage (URL, spec or instance) as a message names it, password hidden."""
+    if isinstance(storage, str):
+        return repr(mask_url(storage))
+    spec = spec_from_storage(storage) if isinstance(storage, BaseStorage) else None
+    return spec.describe() if spec is not None else f"<{type(storage).__name__}>"
 
 
 def resolve_storage(

@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from sknas import _interrupts
 from sknas._search import SearchOutcome
 from sknas.estimators._checks import (
     check_device_for_task,
@@ -33,13 +34,16 @@ from sknas.estimators._checks import (
     clamp_threads,
     resolve_device,
 )
-from sknas.estimators._job import SearchJob, publish_job, run_worker_process, trial_seed
+from sknas.estimators._job import SearchJob, publish_job, trial_seed
 from sknas.estimators._progress import ProgressBar
 from sknas.estimators._results import FINISHED_STATES, build_cv_results
-from sknas.estimators._storage import resolve_storage
+from sknas.estimators._resume import check_or_record, study_record
+from sknas.estimators._storage import GRACE_PERIOD, describe_storage, resolve_storage
 from sknas.estimators._waiting import copy_to_memory, wait_for_running_trials
+from sknas.estimators._workers import run_with_workers
+from sknas.evaluation.pruners import PRUNER_NAMES, make_pruner
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
-from sknas.samplers._registry import _VALID_NAMES
+from sknas.samplers._registry import _VALID_NAMES, auto_strategy, default_pruner
 from sknas.spaces._registry import SPACES, make_search_space
 from sknas.spaces.base import SearchSpace
 from sknas.utils.preprocessing import (
@@ -91,7 +95,7 @@ class BaseNAS(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "cv": ["cv_object", None],
         "refit": ["boolean", callable],
-        "pruner": [StrOptions({"auto"}), optuna.pruners.BasePruner, None],
+        "pruner": [StrOptions(set(PRUNER_NAMES)), optuna.pruners.BasePruner, None],
         "error_score": [StrOptions({"raise"}), Real],
         "missing_values": [StrOptions(set(MISSING_VALUES_OPTIONS))],
         "max_parameters": [Interval(Integral, 1, None, closed="left"), None],
@@ -250,14 +254,19 @@ class BaseNAS(BaseEstimator):
             return space.preferred_threads
         return clamp_threads(self.n_threads)  # type: ignore[arg-type]
 
-    def _resolve_pruner(self) -> optuna.pruners.BasePruner:
-        if self.pruner is None:
-            return optuna.pruners.NopPruner()
-        if isinstance(self.pruner, str):
-            return optuna.pruners.MedianPruner(
-                n_startup_trials=5, n_warmup_steps=max(1, self.max_epochs // 5)
-            )
-        return self.pruner
+    def _resolve_pruner(
+        self, search_space: SearchSpace | None = None
+    ) -> optuna.pruners.BasePruner:
+        """The study's pruner (a new one, or a copy of the one given); budgets are epochs.
+
+        ``"auto"`` is the pruner the strategy names (``"hyperband"`` for
+        ``"bohb"``), else ``"median"``; ``strategy="auto"`` is first resolved
+        through ``search_space``. See :func:`sknas.evaluation.make_pruner`.
+        """
+        strategy = auto_strategy(search_space) if self.strategy == "auto" else self.strategy
+        return make_pruner(
+            self.pruner, max_epochs=self.max_epochs, default=default_pruner(strategy)
+        )
 
     def _make_splits(
         self, X: np.ndarray, y: np.ndarray, seed: int
@@ -342,7 +351,20 @@ class BaseNAS(BaseEstimator):
         -------
         self
             The fitted estimator.
+
+        Raises
+        ------
+        KeyboardInterrupt
+            On Ctrl-C before any trial completed, or on a second Ctrl-C (the
+            refit is then abandoned). One Ctrl-C after a trial completed stops
+            the search instead: the estimator is fitted from the best trial so
+            far, with a ``UserWarning``. See the "Ctrl-C" section of
+            ``docs/failures.md``.
         """
+        with _interrupts.sigint_guard():
+            return self._fit(X, y)
+
+    def _fit(self, X: Any, y: Any) -> BaseNAS:
         self._validate_params()
         X = self._flatten_images(X, reset=True)
         X32, y_encoded, n_outputs = self._validate_fit_data(X, y)
@@ -377,14 +399,17 @@ class BaseNAS(BaseEstimator):
         self.device_ = device
         self.n_trials_ = len(trials)
         self.cv_results_ = build_cv_results(trials, error_score)
+        interrupted = outcome.interrupted or _interrupts.count() > 0
+        n_complete = sum(t.state == TrialState.COMPLETE for t in trials)
+        if interrupted and not n_complete:
+            raise KeyboardInterrupt  # nothing to refit: stop as Python would
         self._raise_if_nothing_completed(trials)
-        if outcome.interrupted:
-            n_complete = sum(t.state == TrialState.COMPLETE for t in trials)
+        if interrupted:
             warnings.warn(
                 f"Search interrupted by the user after {len(trials)} finished trials "
                 f"({n_complete} complete); the estimator is fitted from the best so far.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
 
         self.best_index_ = self._select_best_index()
@@ -393,17 +418,29 @@ class BaseNAS(BaseEstimator):
         self.best_architecture_ = space.decode(best_trial.params)
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.n_outputs_ = n_outputs
+        # A network of an earlier fit must not outlive this one's search.
+        for name in ("best_estimator_", "refit_time_"):
+            self.__dict__.pop(name, None)
         if self.refit:
             start = time.perf_counter()
             n_epochs = int(self.cv_results_["n_epochs"][self.best_index_])
-            self.best_estimator_ = evaluator.fit_final(
-                self.best_architecture_,
-                X32,
-                y_encoded,
-                n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
-                seed=trial_seed(train_seed, best_trial.number),
-            )
+            # The first Ctrl-C lets the refit finish; a second one abandons it.
+            with _interrupts.interruptible(_interrupts.ABORT_COUNT):
+                self.best_estimator_ = evaluator.fit_final(
+                    self.best_architecture_,
+                    X32,
+                    y_encoded,
+                    n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
+                    seed=trial_seed(train_seed, best_trial.number),
+                )
             self.refit_time_ = time.perf_counter() - start
+        if not interrupted and _interrupts.count():
+            warnings.warn(
+                "Interrupted by the user after the search had finished; the refit of the "
+                "best candidate went on (a second Ctrl-C abandons it).",
+                UserWarning,
+                stacklevel=3,
+            )
         return self
 
     def _check_settings(
@@ -465,16 +502,26 @@ class BaseNAS(BaseEstimator):
         temporary file) and this process's outcome.
         """
         n_jobs = self._resolve_n_jobs()
+        if self.study_name is not None and self.storage is None:
+            warnings.warn(
+                f"study_name={self.study_name!r} is ignored without a storage: the search is "
+                "kept in memory and cannot be resumed. Give storage= to keep it.",
+                UserWarning,
+                stacklevel=3,
+            )
         storage, spec = resolve_storage(self.storage, n_jobs, tmp_dir)
         with optuna_log_level(self.verbose):
             study = optuna.create_study(
                 storage=storage,
-                study_name=self.study_name,
+                study_name=self._study_name(job),
                 sampler=optuna.samplers.RandomSampler(),
-                pruner=self._resolve_pruner(),
+                pruner=self._resolve_pruner(space),
                 direction="maximize",
                 load_if_exists=True,
             )
+            if self.storage is not None:  # before any training: refuse another search's study
+                record = study_record(self, space, job.X, job.y, job.n_outputs)
+                check_or_record(study, record, describe_storage(self.storage))
             if not study.trials:
                 for params in space.initial_params():
                     study.enqueue_trial(params, user_attrs={"initial": True})
@@ -487,13 +534,30 @@ class BaseNAS(BaseEstimator):
                 outcome = job.run(study, callbacks=callbacks)
             else:
                 outcome = self._run_with_workers(job, study, spec, n_jobs, space, callbacks)
-            if spec is not None:
-                wait_for_running_trials(study, job)
+            if spec is not None and not (outcome.interrupted or _interrupts.count()):
+                grace = spec.grace_period if spec.grace_period is not None else GRACE_PERIOD
+                try:
+                    with _interrupts.interruptible():
+                        wait_for_running_trials(study, deadline=job.deadline, silent_limit=grace)
+                except KeyboardInterrupt:
+                    _interrupts.note()
             if progress is not None:
                 progress.close()
             if self.storage is None and spec is not None:
                 study = copy_to_memory(study)
         return study, outcome
+
+    def _study_name(self, job: SearchJob) -> str | None:
+        """``study_name``; without a storage, a name derived from the seeds.
+
+        Optuna's ``HyperbandPruner`` assigns trials to brackets by hashing the
+        study's name with the trial number, so a private study gets a
+        reproducible name instead of a random one (a user's storage keeps
+        Optuna's naming: a fixed name there would resume an earlier study).
+        """
+        if self.study_name is not None or self.storage is not None:
+            return self.study_name
+        return f"sknas-{job.sampler_seed}-{job.train_seed}"
 
     def _run_with_workers(
         self,
@@ -507,27 +571,7 @@ class BaseNAS(BaseEstimator):
         threads = None
         if space.preferred_threads is None and self.n_threads == "auto":
             threads = max(1, (os.cpu_count() or 1) // n_jobs)
-        # loky workers (joblib's) start fresh interpreters without re-running the
-        # user's __main__ module, and stay alive for the next fit.
-        from joblib.externals.loky import get_reusable_executor
-
-        pool = get_reusable_executor(max_workers=n_jobs - 1, timeout=120)
-        futures = [
-            pool.submit(run_worker_process, spec, study.study_name, job, index, threads)
-            for index in range(1, n_jobs)
-        ]
-        with torch_threads(threads):
-            outcome = job.run(study, worker_index=0, callbacks=callbacks)
-        for future in futures:
-            try:
-                future.result()
-            except Exception as exc:  # a dead worker must not lose the search
-                warnings.warn(
-                    f"A worker process stopped with {type(exc).__name__}: {exc}",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-        return outcome
+        return run_with_workers(job, study, spec, n_jobs, threads, callbacks)
 
     def _raise_if_nothing_completed(self, trials: list) -> None:
         if any(t.state == TrialState.COMPLETE for t in trials):
@@ -646,8 +690,9 @@ class BaseNAS(BaseEstimator):
         check_is_fitted(self, "cv_results_")
         if not hasattr(self, "best_estimator_"):
             raise NotFittedError(
-                f"{type(self).__name__} was fitted with refit=False: {method} is not "
-                "available. Refit with refit=True to get a network trained on all the data."
+                f"{type(self).__name__} has no refitted network (fitted with refit=False, "
+                f"or its refit was interrupted): {method} is not available. Fit with "
+                "refit=True to get a network trained on all the data."
             )
         return self.best_estimator_
 

@@ -33,7 +33,8 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         Which networks can be built. ``"auto"`` is an :class:`~sknas.spaces.MLPSpace`.
     strategy : str or optuna.samplers.BaseSampler, default="auto"
         The search strategy: a name in ``sknas.samplers.STRATEGIES`` (such as
-        ``"random"`` or ``"tpe"``) or any Optuna sampler (copied before use).
+        ``"random"``, ``"tpe"`` or ``"bohb"``, TPE with Hyperband pruning) or any
+        Optuna sampler (copied before use).
     n_trials : int, default=20
         Candidates to evaluate (in total, for a resumed study).
     timeout : float, optional
@@ -53,8 +54,16 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     refit : bool or callable, default=True
         Refit the best candidate on all the data. A callable receives
         ``cv_results_`` and returns the index of the candidate to refit.
-    pruner : "auto", optuna.pruners.BasePruner or None, default="auto"
-        Stops candidates with bad learning curves; ``"auto"`` is a median pruner.
+    pruner : {"auto", "median", "hyperband", "asha"}, optuna.pruners.BasePruner or None, \
+            default="auto"
+        Stops candidates whose learning curves trail (they end PRUNED); budgets
+        are epochs, as every epoch's validation score is reported to the trial.
+        ``"median"``: Optuna's ``MedianPruner``; ``"hyperband"``:
+        ``HyperbandPruner(min_resource=1, max_resource=max_epochs,
+        reduction_factor=3)``; ``"asha"``: ``SuccessiveHalvingPruner(min_resource=1,
+        reduction_factor=3)``; None: no pruning; a pruner instance is copied.
+        ``"auto"`` is ``"hyperband"`` with ``strategy="bohb"`` and ``"median"``
+        otherwise; an explicit value always wins. See ``docs/strategies/bohb.md``.
     error_score : "raise" or float, default=nan
         Score recorded for a candidate that fails (raises, runs out of memory,
         or its loss becomes NaN/infinite); ``"raise"`` stops the search at the
@@ -94,7 +103,9 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     storage : str or optuna.storages.BaseStorage, optional
         Optuna storage (e.g. ``"sqlite:///search.db"``) to persist the study.
     study_name : str, optional
-        Name of the study in ``storage``; an existing study is resumed.
+        Name of the study in ``storage``; an existing study is resumed when it was
+        built for the same search (else ``ValueError``). Ignored, with a warning,
+        without ``storage``.
 
     Attributes
     ----------

@@ -42,8 +42,11 @@ class NASRegressor(RegressorMixin, BaseNAS):
         Score candidates by cross-validation instead.
     refit : bool or callable, default=True
         Refit the best (or the chosen) candidate on all the data.
-    pruner : "auto", optuna.pruners.BasePruner or None, default="auto"
-        Stops candidates with bad learning curves.
+    pruner : {"auto", "median", "hyperband", "asha"}, optuna.pruners.BasePruner or None, \
+            default="auto"
+        Stops candidates whose learning curves trail (PRUNED), budgets in
+        epochs; the values are those of :class:`NASClassifier`'s ``pruner``
+        (``"auto"``: Hyperband with ``strategy="bohb"``, else the median pruner).
     error_score : "raise" or float, default=nan
         Score recorded for a failed candidate; ``"raise"`` stops at the first failure.
     missing_values : {"error", "impute"}, default="error"
@@ -73,7 +76,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
     storage : str or optuna.storages.BaseStorage, optional
         Optuna storage to persist the study.
     study_name : str, optional
-        Name of the study in ``storage``.
+        Name of the study in ``storage``; an existing study is resumed when it was
+        built for the same search (else ``ValueError``). Ignored, with a warning,
+        without ``storage``.
 
     Attributes
     ----------

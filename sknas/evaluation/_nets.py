@@ -1,4 +1,11 @@
-"""skorch nets that skip redundant train/eval mode switches.
+"""skorch nets that tell early stopping from Ctrl-C and skip redundant mode switches.
+
+skorch's ``partial_fit`` ends training quietly on ``KeyboardInterrupt``,
+which its ``EarlyStopping`` raises to stop; a user's Ctrl-C in the middle of
+an epoch would end only the candidate, and the search would go on. These nets
+end training on :class:`~sknas.evaluation.callbacks.StopTraining` (raised by
+sknas' early stopping and candidate time limit) and let ``KeyboardInterrupt``
+through.
 
 skorch calls ``module.train(True)`` on every module and criterion before
 *every* training batch. ``nn.Module.train`` walks all submodules and sets an
@@ -16,7 +23,28 @@ from typing import Any
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 
+from sknas.evaluation.callbacks import StopTraining
+
 __all__ = ["SkorchClassifier", "SkorchRegressor"]
+
+
+class _StopTrainingMixin:
+    """``partial_fit`` as skorch's, but only :class:`StopTraining` ends training quietly."""
+
+    initialized_: bool
+
+    def partial_fit(self, X: Any, y: Any = None, classes: Any = None, **fit_params: Any) -> Any:
+        """Train the module (without re-initialising it), as skorch's ``partial_fit``."""
+        net: Any = self
+        if not net.initialized_:
+            net.initialize()
+        net.notify("on_train_begin", X=X, y=y)
+        try:
+            net.fit_loop(X, y, **fit_params)
+        except StopTraining:
+            pass
+        net.notify("on_train_end", X=X, y=y)
+        return net
 
 
 class _ModeCachingMixin:
@@ -49,9 +77,13 @@ class _EnsembleLossMixin:
         return super().get_loss(y_pred, y_true, *args, **kwargs)  # type: ignore[misc]
 
 
-class SkorchClassifier(_EnsembleLossMixin, _ModeCachingMixin, NeuralNetClassifier):
-    """:class:`skorch.NeuralNetClassifier` without redundant mode switches."""
+class SkorchClassifier(
+    _StopTrainingMixin, _EnsembleLossMixin, _ModeCachingMixin, NeuralNetClassifier
+):
+    """:class:`skorch.NeuralNetClassifier`: Ctrl-C goes through; ensembles trained per member."""
 
 
-class SkorchRegressor(_EnsembleLossMixin, _ModeCachingMixin, NeuralNetRegressor):
-    """:class:`skorch.NeuralNetRegressor` without redundant mode switches."""
+class SkorchRegressor(
+    _StopTrainingMixin, _EnsembleLossMixin, _ModeCachingMixin, NeuralNetRegressor
+):
+    """:class:`skorch.NeuralNetRegressor`: Ctrl-C goes through; ensembles trained per member."""

@@ -8,10 +8,15 @@ from typing import Any
 
 import optuna
 from skorch.callbacks import Callback
+from skorch.callbacks import EarlyStopping as _SkorchEarlyStopping
+
+from sknas import _interrupts
 
 __all__ = [
     "CandidateTimeout",
     "DivergenceGuard",
+    "EarlyStopping",
+    "StopTraining",
     "ParameterLimitExceeded",
     "TrainingDiverged",
     "TrialReporter",
@@ -21,6 +26,35 @@ __all__ = [
 
 class TrainingDiverged(RuntimeError):
     """The training loss of a candidate became NaN or infinite."""
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end a candidate's training normally.
+
+    The nets of :mod:`sknas.evaluation._nets` end training on it the way
+    skorch ends it on ``KeyboardInterrupt`` (callbacks' ``on_train_end`` still
+    runs), while a ``KeyboardInterrupt`` (the user's Ctrl-C) goes up to the
+    search, which stops.
+    """
+
+
+class EarlyStopping(_SkorchEarlyStopping):
+    """skorch's ``EarlyStopping``, stopping with :class:`StopTraining`.
+
+    skorch's callback raises ``KeyboardInterrupt`` when patience runs out;
+    this one raises :class:`StopTraining` instead, so that a real Ctrl-C is
+    never mistaken for early stopping. Parameters are skorch's.
+    """
+
+    def on_epoch_end(self, net: Any, **kwargs: Any) -> None:  # noqa: D102
+        try:
+            super().on_epoch_end(net, **kwargs)
+        except KeyboardInterrupt:
+            if self.misses_ < self.patience or _interrupts.count():
+                raise  # the user's Ctrl-C, not patience running out
+            raise StopTraining(
+                f"{self.monitor} has not improved in the last {self.patience} epochs"
+            ) from None
 
 
 class TrialReporter(Callback):
@@ -59,8 +93,8 @@ class DivergenceGuard(Callback):
 class CandidateTimeout(Callback):
     """Stop training at the end of the epoch in which a deadline passes.
 
-    Training stops the way skorch's own ``EarlyStopping`` stops it, so the
-    callbacks that run at the end of training still run (``EarlyStopping``
+    Training ends with :class:`StopTraining`, as :class:`EarlyStopping` ends
+    it, so the callbacks that run at the end of training still run (``EarlyStopping``
     with ``load_best=True`` restores the best epoch's weights) and the
     candidate is scored on its best epoch so far. The epoch at which the
     limit stopped training is marked ``candidate_timeout=True`` in the net's
@@ -78,7 +112,7 @@ class CandidateTimeout(Callback):
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
         if time.perf_counter() >= self.deadline:
             net.history.record("candidate_timeout", True)
-            raise KeyboardInterrupt  # skorch's signal to end training (as in EarlyStopping)
+            raise StopTraining("candidate_timeout reached")
 
 
 class ParameterLimitExceeded(ValueError):

@@ -218,7 +218,7 @@ class TrainingEvaluator:
         skorch.NeuralNet
             The (unfitted) net.
         """
-        from skorch.callbacks import EarlyStopping, EpochScoring
+        from skorch.callbacks import EpochScoring
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split
 
@@ -228,6 +228,7 @@ class TrainingEvaluator:
         from sknas.evaluation.callbacks import (
             CandidateTimeout,
             DivergenceGuard,
+            EarlyStopping,
             TrialReporter,
             check_parameter_count,
         )

@@ -6,6 +6,7 @@ strategies import them when they first propose.
 
 from sknas.samplers._registry import (
     STRATEGIES,
+    default_pruner,
     make_sampler,
     register_strategy,
     strategy_names,
@@ -18,6 +19,7 @@ from sknas.samplers.reinforce import ReinforceSampler
 
 __all__ = [
     "STRATEGIES",
+    "default_pruner",
     "make_sampler",
     "register_strategy",
     "strategy_names",

@@ -44,6 +44,7 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.trial import FrozenTrial, TrialState
 
+from sknas._optuna_compat import cached_trials
 from sknas.spaces.encoding import (
     encode_params,
     mutate_params,
@@ -364,7 +365,7 @@ class NASSamplerBase(BaseSampler):
 
     @staticmethod
     def _check_single_objective(study: Study) -> None:
-        if study._is_multi_objective():
+        if len(study.directions) > 1:
             raise ValueError(
                 "sknas search strategies are single-objective; this study has "
                 f"{len(study.directions)} objectives. Use optuna.samplers.NSGAIISampler "
@@ -379,7 +380,7 @@ class NASSamplerBase(BaseSampler):
         numbers: list[int] = []
         pending: list[dict[str, Any]] = []
         seen: set[Hashable] = set()
-        for other in study._get_trials(deepcopy=False, use_cache=True):
+        for other in cached_trials(study):
             if other.number == trial.number or not domain.valid(other.params):
                 continue
             values = domain.restrict(other.params)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from optuna.trial import TrialState
 
+from sknas._optuna_compat import cached_trials, set_trial_system_attr
 from sknas.samplers._base import (
     Domain,
     History,
@@ -201,7 +202,7 @@ class LocalSearchSampler(NASSamplerBase):
 def _episodes(study: Study, trial: FrozenTrial) -> dict[int, tuple[int, bool]]:
     """``number -> (episode, is_restart_point)`` for every other trial of the study."""
     result: dict[int, tuple[int, bool]] = {}
-    for other in study._get_trials(deepcopy=False, use_cache=True):
+    for other in cached_trials(study):
         if other.number == trial.number or other.state == TrialState.WAITING:
             continue
         mark = other.system_attrs.get(EPISODE_ATTR)
@@ -210,7 +211,7 @@ def _episodes(study: Study, trial: FrozenTrial) -> dict[int, tuple[int, bool]]:
 
 
 def _mark(study: Study, trial: FrozenTrial, episode: int, *, restart: bool) -> None:
-    study._storage.set_trial_system_attr(trial._trial_id, EPISODE_ATTR, [episode, restart])
+    set_trial_system_attr(study, trial, EPISODE_ATTR, [episode, restart])
 
 
 def _clipped_ridge(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
+from sknas._optuna_compat import cached_trials, study_identity
 from sknas.samplers._base import (
     Domain,
     History,
@@ -192,8 +193,8 @@ class ReinforceSampler(NASSamplerBase):
 
     def _update(self, study: Study, domain: Domain, choices: ChoiceSpace) -> _State:
         sign = 1.0 if study.direction.name == "MAXIMIZE" else -1.0
-        key = (id(study._storage), study._study_id, study.study_name, repr(domain.distributions))
-        trials = study._get_trials(deepcopy=False, use_cache=True)
+        key = (*study_identity(study), repr(domain.distributions))
+        trials = cached_trials(study)
         state = self._state
         if state is not None and (
             state.key != key

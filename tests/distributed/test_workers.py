@@ -18,17 +18,19 @@ from optuna.trial import TrialState
 from sklearn.datasets import load_digits, load_iris
 
 from sknas import NASClassifier
+from sknas._optuna_compat import storage_of
 from sknas.estimators._job import fetch_job
 
 FAST = dict(max_epochs=8, patience=4, random_state=0, device="cpu")
 
 
+ROOT = Path(__file__).resolve().parents[2]  # workers import this checkout's sknas
+
+
 def _worker_command(url: str, study: str) -> list[str]:
-    script = Path(sys.executable).with_name("sknas")
-    head = [str(script)] if script.exists() else [sys.executable, "-m", "sknas"]
-    return head + [
-        "worker", "--storage", url, "--study", study, "--wait", "120",
-        "--heartbeat-interval", "1", "--grace-period", "4",
+    return [
+        sys.executable, "-m", "sknas", "worker", "--storage", url, "--study", study,
+        "--wait", "120", "--heartbeat-interval", "1", "--grace-period", "4",
     ]
 
 
@@ -62,7 +64,7 @@ def test_search_survives_a_killed_worker(shared_storage_url):
     workers = [
         subprocess.Popen(
             _worker_command(url, name), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True,
+            text=True, cwd=ROOT,
         )
         for _ in range(2)
     ]
@@ -128,7 +130,7 @@ def test_worker_without_a_search_says_so(tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     done = subprocess.run(
         [*_worker_command(url, "missing")[:-6], "--wait", "1"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
     )
     assert done.returncode == 1
     assert "no search named 'missing'" in done.stderr
@@ -140,7 +142,7 @@ def test_n_jobs_two_local_processes(tmp_path):
     numbers = clf.cv_results_["trial_number"]
     assert sorted(numbers) == list(range(len(numbers))) and len(numbers) >= 6
     assert set(clf.cv_results_["state"]) <= {"COMPLETE", "PRUNED"}
-    assert isinstance(clf.study_._storage, optuna.storages.InMemoryStorage)
+    assert isinstance(storage_of(clf.study_), optuna.storages.InMemoryStorage)
     assert clf.score(X, y) > 0.6
 
 

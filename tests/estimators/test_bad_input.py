@@ -219,7 +219,7 @@ BAD_PARAMS = [
     ("cv", 1, "'cv' parameter"),
     ("cv", "five", "'cv' parameter"),
     ("refit", "yes", "'refit' parameter"),
-    ("pruner", "median", "'pruner' parameter.*'auto'"),
+    ("pruner", "successive-halving", "'pruner' parameter.*'auto'"),
     ("error_score", "ignore", "'error_score' parameter.*'raise'"),
     ("missing_values", "drop", "(?=.*'error')(?=.*'impute')'missing_values' parameter.*Got 'drop'"),
     ("missing_values", 0, "'missing_values' parameter"),

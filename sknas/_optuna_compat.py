@@ -1,0 +1,114 @@
+"""The one door to Optuna internals.
+
+sknas drives Optuna through its public API (``create_study``, ``ask``,
+``tell``, ``fail_stale_trials``, ``copy_study``) wherever one exists. A few
+things have no public call; each is wrapped here, in one small documented
+function, and ``tests/test_optuna_compat.py`` checks every one against the
+installed Optuna, so that a change in Optuna fails those tests instead of a
+search. Nothing else in sknas touches a private Optuna name.
+
+The versions of Optuna these wrappers are tested with are
+:data:`SUPPORTED_OPTUNA` (the same range as in ``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage, JournalStorage
+from optuna.trial import FrozenTrial
+
+__all__ = [
+    "SUPPORTED_OPTUNA",
+    "storage_of",
+    "trial_id_of",
+    "heartbeat_enabled",
+    "heartbeat",
+    "journal_file_path",
+    "study_identity",
+    "cached_trials",
+    "set_trial_system_attr",
+    "set_trial_user_attr",
+]
+
+#: Optuna major versions sknas is tested with: ``[low, high)``, as in ``pyproject.toml``.
+SUPPORTED_OPTUNA: tuple[int, int] = (4, 6)
+
+
+def storage_of(study: optuna.Study) -> BaseStorage:
+    """The storage object a study reads and writes (``Study._storage``).
+
+    For a database URL this is Optuna's caching wrapper around the
+    :class:`~optuna.storages.RDBStorage`.
+    """
+    return study._storage
+
+
+def trial_id_of(trial: optuna.Trial | FrozenTrial) -> int:
+    """The storage's id of a trial (``_trial_id``), unique across studies of a storage."""
+    return int(trial._trial_id)
+
+
+def heartbeat_enabled(study: optuna.Study) -> bool:
+    """Whether the study's storage records heartbeats (RDB storages with an interval)."""
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    return bool(is_heartbeat_enabled(study._storage))
+
+
+@contextmanager
+def heartbeat(study: optuna.Study, trial: optuna.Trial | FrozenTrial) -> Iterator[None]:
+    """Beat for ``trial`` while the block runs, as ``Study.optimize`` does for its trials.
+
+    Without a heartbeat-enabled storage nothing happens. A trial whose beats
+    stop for the storage's grace period is failed by
+    :func:`optuna.storages.fail_stale_trials`; a trial that never beat is not.
+    """
+    from optuna.storages._heartbeat import get_heartbeat_thread
+
+    with get_heartbeat_thread(trial_id_of(trial), study._storage):
+        yield
+
+
+def journal_file_path(storage: BaseStorage) -> str | None:
+    """The file of a :class:`JournalStorage` over a journal file, else None."""
+    from optuna.storages.journal import JournalFileBackend
+
+    backend = getattr(storage, "_backend", None) if isinstance(storage, JournalStorage) else None
+    if isinstance(backend, JournalFileBackend):
+        return str(backend._file_path)
+    return None
+
+
+def study_identity(study: optuna.Study) -> tuple[int, int, str]:
+    """``(id(storage), study id, study name)``: equal for two ``Study`` objects of one study."""
+    return (id(study._storage), int(study._study_id), study.study_name)
+
+
+def cached_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """All trials of the study, from the per-trial cache that samplers may read.
+
+    Samplers run inside ``ask`` and must not fetch every trial from the
+    storage each time; this is the read Optuna's own samplers use.
+    """
+    return list(study._get_trials(deepcopy=False, use_cache=True))
+
+
+def set_trial_system_attr(
+    study: optuna.Study, trial: optuna.Trial | FrozenTrial, key: str, value: Any
+) -> None:
+    """Write a system attribute of a running trial from a sampler (which holds a FrozenTrial)."""
+    study._storage.set_trial_system_attr(trial_id_of(trial), key, value)
+
+
+def set_trial_user_attr(study: optuna.Study, trial: FrozenTrial, key: str, value: Any) -> None:
+    """Write a user attribute of a running trial that another process started.
+
+    Used to record why a trial of a dead worker is failed before it is told
+    ``FAIL`` with the public ``study.tell(trial.number, state=FAIL)``.
+    """
+    study._storage.set_trial_user_attr(trial_id_of(trial), key, value)
+
