@@ -37,9 +37,13 @@ class NASRegressor(RegressorMixin, BaseNAS):
     scoring : str or callable, optional
         A scikit-learn scorer; R² by default.
     validation_fraction : float, default=0.2
-        Share of the data held out to score candidates when ``cv`` is None.
+        Share of the data held out to score candidates when ``cv`` is None
+        and the data have at least 1,000 rows.
     cv : int, cross-validation generator or iterable, optional
-        Score candidates by cross-validation instead.
+        Score candidates by cross-validation instead. None (default) holds
+        out ``validation_fraction`` of the rows, except on small data (fewer
+        than 1,000 rows), where candidates are scored by 5-fold
+        cross-validation.
     refit : bool or callable, default=True
         Refit the best (or the chosen) candidate on all the data.
     pruner : {"auto", "median", "hyperband", "asha"}, optuna.pruners.BasePruner or None, \
