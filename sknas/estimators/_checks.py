@@ -206,18 +206,25 @@ def check_scorer(
         ) from exc
 
 
+#: Candidates (the space's first ones, then random draws) tried by :func:`check_space_builds`.
+SHAPE_CHECK_CANDIDATES = 5
+
+
 def check_space_builds(
     space: SearchSpace,
     n_features: int,
     n_outputs: int,
     image_shape: tuple[int, ...] | None,
 ) -> None:
-    """Build the space's first candidate on torch's meta device and run a forward pass.
+    """Build candidates of the space on torch's meta device and run a forward pass.
 
     Nothing is allocated (meta tensors have shapes, not data), so this is
-    cheap even for large networks; a space that cannot take this input (cells
-    for images on a table, images smaller than the network's reductions) is
-    refused before training.
+    cheap even for large networks. The space's first candidate is tried, then
+    random ones, until one builds and maps the input to the outputs; a space
+    none of whose :data:`SHAPE_CHECK_CANDIDATES` candidates can take this
+    input (cells for images on a table, images smaller than the network's
+    reductions) is refused before training, while a space that fails only
+    for some candidates is left to the search (those candidates fail).
 
     Parameters
     ----------
@@ -237,20 +244,28 @@ def check_space_builds(
     """
     import torch
 
-    initial = space.initial_params()
-    params = initial[0] if initial else space.to_params(space.sample(np.random.default_rng(0)))
+    rng = np.random.default_rng(0)
+    candidates = list(space.initial_params())
     shape = (n_features,) if image_shape is None else tuple(image_shape)
-    try:
-        with torch.device("meta"):
-            arch = space.decode(params)
-            module = space.build_module(arch, n_features, n_outputs)
-            output = module.eval()(torch.zeros(2, n_features))
-        if tuple(output.shape) != (2, n_outputs):
-            raise ValueError(f"the network returns shape {tuple(output.shape)[1:]} per row")
-    except (ValueError, RuntimeError, TypeError, IndexError, NotImplementedError) as exc:
-        raise ValueError(
-            f"The search space {type(space).__name__} cannot build a network for input of "
-            f"shape {shape} with {n_outputs} outputs: {str(exc).rstrip('.')}. sknas accepts "
-            f"{ACCEPTED_SHAPES}; use a search space made for this input "
-            "(search_space='auto' picks one)."
-        ) from exc
+    first_error: BaseException | None = None
+    for attempt in range(SHAPE_CHECK_CANDIDATES):
+        try:
+            with torch.device("meta"):
+                if attempt < len(candidates):
+                    arch = space.decode(candidates[attempt])
+                else:
+                    arch = space.sample(rng)
+                module = space.build_module(arch, n_features, n_outputs)
+                output = module.eval()(torch.zeros(2, n_features))
+            if tuple(output.shape) != (2, n_outputs):
+                raise ValueError(f"the network returns shape {tuple(output.shape)[1:]} per row")
+            return
+        except (ValueError, RuntimeError, TypeError, IndexError, NotImplementedError) as exc:
+            first_error = first_error or exc
+    raise ValueError(
+        f"The search space {type(space).__name__} cannot build a network for input of "
+        f"shape {shape} with {n_outputs} outputs (none of {SHAPE_CHECK_CANDIDATES} "
+        f"candidates): {str(first_error).rstrip('.')}. sknas accepts "
+        f"{ACCEPTED_SHAPES}; use a search space made for this input "
+        "(search_space='auto' picks one)."
+    ) from first_error
