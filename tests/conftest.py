@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+#: Scripts that tests run in a child process: importing them here would run them.
+collect_ignore = ["estimators/_sigint_child.py"]
+
 #: Real data shared by the project's tests, next to the repository (never copied into it).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NB201_CSV = SHARED_DATA / "nb201" / "nb201_cifar10.csv"

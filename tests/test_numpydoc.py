@@ -14,6 +14,7 @@ numpydoc_validate = pytest.importorskip("numpydoc.validate")
 MODULES = (
     "sknas",
     "sknas.spaces",
+    "sknas.spaces.morphisms",
     "sknas.samplers",
     "sknas.evaluation",
     "sknas.benchmarks",

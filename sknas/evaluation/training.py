@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from sknas._optuna_compat import study_identity
+from sknas.evaluation._inheritance import InheritedStart, WeightCache, plan_of, wants_weights
 from sknas.spaces.base import Architecture, SearchSpace
 from sknas.utils._threads import torch_threads
 
@@ -151,6 +153,7 @@ class TrainingEvaluator:
         self.max_parameters = max_parameters
         self.candidate_timeout = candidate_timeout
         self.search_deadline = search_deadline
+        self._weights = WeightCache()
 
     # -- building ------------------------------------------------------------------
     def training_config(self, arch: Architecture) -> dict[str, Any]:
@@ -424,12 +427,17 @@ class TrainingEvaluator:
         losses: list[float] = []
         n_parameters = 0
         timed_out = False
+        start_from = self._warm_start(arch, trial)
+        modules: list[Any] = []
         for index, (train, valid) in enumerate(self.splits):
             try:
                 with release_on_oom(self.device):
-                    history, n_parameters = self._train_split(
+                    history, n_parameters, module = self._train_split(
                         arch, X, y, train, valid, seed=seed + index,
                         trial=trial if index == 0 else None, deadline=deadline,
+                        inherited=None if start_from is None else start_from.modules[index],
+                        max_epochs=None if start_from is None
+                        else min(start_from.max_epochs, self.max_epochs),
                     )
             except ParameterLimitExceeded as exc:
                 if trial is not None:
@@ -440,9 +448,15 @@ class TrainingEvaluator:
             best, loss = _best_epoch(history)
             scores.append(float(history[best]["valid_score"]))
             losses.append(loss)
-            best_epochs.append(best + 1)
+            best_epochs.append(best + 1 + (0 if start_from is None else start_from.epochs[index]))
+            modules.append(module)
         if timed_out and trial is not None:
             trial.set_user_attr("candidate_timed_out", True)
+        if trial is not None and wants_weights(trial):
+            self._weights.put(
+                study_identity(trial.study), trial.number, arch, float(np.mean(scores)),
+                [module.cpu() for module in modules], best_epochs,
+            )
         return EvaluationResult(
             score=float(np.mean(scores)),
             split_scores=scores,
@@ -452,6 +466,28 @@ class TrainingEvaluator:
             timed_out=timed_out,
             valid_loss=float(np.mean(losses)),
         )
+
+    def _warm_start(self, arch: Architecture, trial: Any) -> InheritedStart | None:
+        """The inherited start of a morphism child (None: train from scratch).
+
+        A trial whose sampler recorded a morphism plan starts from its parent's
+        trained modules, transformed by the recorded operators, when this
+        process kept them; otherwise it trains from scratch. The user
+        attributes ``morphism_parent``, ``morphisms`` and ``warm_start`` say which.
+        """
+        if trial is None or not wants_weights(trial):
+            return None
+        plan = plan_of(trial)
+        if plan is None:
+            return None
+        trial.set_user_attr("morphism_parent", int(plan["parent"]))
+        trial.set_user_attr("morphisms", [str(step["op"]) for step in plan["steps"]])
+        start = self._weights.start(self.search_space, study_identity(trial.study), arch, plan)
+        if isinstance(start, str) or len(start.modules) != len(self.splits):
+            trial.set_user_attr("warm_start", start if isinstance(start, str) else "scratch")
+            return None
+        trial.set_user_attr("warm_start", "inherited")
+        return start
 
     def _train_split(
         self,
@@ -464,11 +500,15 @@ class TrainingEvaluator:
         seed: int,
         trial: Any,
         deadline: float | None,
-    ) -> tuple[Any, int]:
-        """Train on one split; return the net's history and parameter count.
+        inherited: Any = None,
+        max_epochs: int | None = None,
+    ) -> tuple[Any, int, Any]:
+        """Train on one split; return the net's history, parameter count and trained network.
 
-        The net lives only in this frame, so when training fails (e.g. out of
-        memory) clearing the traceback's frames releases it.
+        ``inherited`` (a network of ``arch``) replaces the freshly built one,
+        trained for at most ``max_epochs``. The net lives only in this frame, so
+        when training fails (e.g. out of memory) clearing the traceback's frames
+        releases it.
         """
         with self._seeded(seed):
             net = self.build_net(
@@ -476,13 +516,20 @@ class TrainingEvaluator:
                 X[train],
                 y[train],
                 seed=seed,
-                max_epochs=self.max_epochs,
+                max_epochs=self.max_epochs if max_epochs is None else max_epochs,
                 valid=(X[valid], y[valid]),
                 trial=trial,
                 deadline=deadline,
             )
-            net.fit(X[train], y[train])
-        return net.history, int(sum(p.numel() for p in net.module_.inner.parameters()))
+            if inherited is None:
+                net.fit(X[train], y[train])
+            else:
+                net.initialize()
+                net.module_.inner = inherited.to(self.device)
+                net.initialize_optimizer()
+                net.partial_fit(X[train], y[train])
+        inner = net.module_.inner
+        return net.history, int(sum(p.numel() for p in inner.parameters())), inner
 
     def fit_final(
         self, arch: Architecture, X: np.ndarray, y: np.ndarray, *, n_epochs: int, seed: int

@@ -15,6 +15,7 @@ from sknas.samplers.bananas import BananasSampler
 from sknas.samplers.evolution import RegularizedEvolutionSampler
 from sknas.samplers.gp import GPBOSampler
 from sknas.samplers.local_search import LocalSearchSampler
+from sknas.samplers.morphism import MorphismSampler
 from sknas.samplers.reinforce import ReinforceSampler
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "BananasSampler",
     "GPBOSampler",
     "LocalSearchSampler",
+    "MorphismSampler",
     "RegularizedEvolutionSampler",
     "ReinforceSampler",
 ]

@@ -72,6 +72,12 @@ def _local_search(
     return LocalSearchSampler(seed=seed, search_space=space)
 
 
+def _morphism(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    from sknas.samplers.morphism import MorphismSampler
+
+    return MorphismSampler(seed=seed, search_space=space)
+
+
 def _gp(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
     from sknas.samplers.gp import GPBOSampler
 
@@ -87,6 +93,7 @@ _FACTORIES: dict[str, SamplerFactory] = {
     "bananas": _bananas,
     "gp": _gp,
     "local_search": _local_search,
+    "morphism": _morphism,
 }
 
 #: Registered strategy names and the factories that build their samplers (read-only:
@@ -120,7 +127,7 @@ def strategy_names() -> frozenset[str]:
     Examples
     --------
     >>> sorted(strategy_names())[:3]
-    ['auto', 'bananas', 'evolution']
+    ['auto', 'bananas', 'bohb']
     """
     return frozenset(_VALID_NAMES)
 

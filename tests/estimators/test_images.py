@@ -33,9 +33,12 @@ def test_image_arrays_are_searched_with_cells(digits_images):
         clf.predict(X.reshape(-1, 1, 4, 16))
 
 
-def test_three_dimensional_batches_get_one_channel(digits_images):
+def test_three_dimensional_batches_are_refused_with_the_channel_hint(digits_images):
     X, y = digits_images
-    clf = NASClassifier(search_space=TINY_CELLS, **{**FAST, "n_trials": 1}).fit(X[:, 0], y)
+    grey = X[:, 0]  # (n, 8, 8): 3-D input is reserved for sequences
+    with pytest.raises(ValueError, match=r"3 dimensions.*X\[:, None\]"):
+        NASClassifier(search_space=TINY_CELLS, **{**FAST, "n_trials": 1}).fit(grey, y)
+    clf = NASClassifier(search_space=TINY_CELLS, **{**FAST, "n_trials": 1}).fit(grey[:, None], y)
     assert clf.image_shape_ == (1, 8, 8)
 
 

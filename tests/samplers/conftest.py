@@ -47,12 +47,19 @@ def _gp(**kwargs: Any) -> Any:
     return GPBOSampler(n_candidates=30, n_mc_samples=16, n_startup_trials=2, **kwargs)
 
 
+def _morphism(**kwargs: Any) -> Any:
+    from sknas.samplers import MorphismSampler
+
+    return MorphismSampler(n_startup_trials=2, **kwargs)
+
+
 #: Tiny configurations of every sknas strategy.
 FACTORIES: dict[str, SamplerFactory] = {
     "bananas": _bananas,
     "evolution": _evolution,
     "gp": _gp,
     "local_search": _local_search,
+    "morphism": _morphism,
     "reinforce": _reinforce,
 }
 
