@@ -102,8 +102,8 @@ def test_regressor_trains_every_member():
 
 
 def test_ensemble_loss_is_the_mean_over_members():
-    from sknas.evaluation._nets import SkorchRegressor
     from sknas.evaluation._modules import StandardizedMSELoss
+    from sknas.evaluation._nets import SkorchRegressor
 
     net = SkorchRegressor(
         module=torch.nn.Linear, module__in_features=1, module__out_features=1,
