@@ -40,7 +40,7 @@ _DIGESTS = "digests"
 LIMITS: dict[str, int] = {
     "manifest_bytes": 64 * 1024**2,
     "member_bytes": 4 * 1024**3,
-    "members": 16,
+    "members": 64,
     "parameters": 1_000_000_000,
     "arrays": 100_000,
 }

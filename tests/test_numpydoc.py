@@ -6,9 +6,8 @@ import importlib
 import inspect
 from collections.abc import Iterator
 
+import numpydoc.validate as numpydoc_validate  # in the test extra: never skipped
 import pytest
-
-numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 #: Modules whose ``__all__`` is the public API.
 MODULES = (

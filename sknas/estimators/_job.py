@@ -28,6 +28,7 @@ import numpy as np
 import optuna
 
 from sknas._search import SearchOutcome, run_search
+from sknas.estimators._ensemble import PREDICTIONS_ATTR, encode_predictions, splits_digest
 from sknas.samplers import make_sampler
 from sknas.spaces._description import describe_space, rebuild_space
 from sknas.spaces.base import Architecture, SearchSpace
@@ -141,6 +142,7 @@ class SearchJob:
         study.pruner = estimator._resolve_pruner(space)
         me = worker_id()
         X, y, train_seed = self.X, self.y, self.train_seed
+        digest = splits_digest(self.splits)
 
         def objective(trial: optuna.Trial, arch: Architecture) -> float:
             seed = trial_seed(train_seed, trial.number)
@@ -152,6 +154,9 @@ class SearchJob:
             trial.set_user_attr("valid_loss", result.valid_loss)
             trial.set_user_attr("n_parameters", result.n_parameters)
             trial.set_user_attr("fit_time", result.fit_time)
+            if result.predictions is not None:
+                encoded = encode_predictions(result.predictions, estimator._task, digest)
+                trial.set_user_attr(PREDICTIONS_ATTR, encoded)
             if not np.isfinite(result.score):
                 raise ValueError(f"validation score is {result.score}")
             return result.score

@@ -19,9 +19,13 @@ holds three members:
 ``preprocessor.skops``
     The fitted scikit-learn preprocessing (``preprocessor_``), written by
     ``skops.io`` and read with an explicit list of trusted types.
+``member_1.pt``, ``member_2.pt``, ...
+    With ``ensemble_size > 1``: the ``state_dict`` of every ensemble member
+    other than the best network (which is ``weights.pt``); ``model.json``
+    lists each member's architecture, weight and file under ``"ensemble"``.
 
 :func:`load` verifies the file before it allocates anything: sizes against
-:data:`sknas._model_file.LIMITS`, the digests, the network's shapes (built on
+:data:`sknas._model_file.LIMITS`, the digests, the networks' shapes (built on
 torch's meta device, which allocates no memory) against the weights, and every
 field against the others (features, classes, outputs, estimator kind).
 """
@@ -208,10 +212,53 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         "refit_time": float(state.get("refit_time_", 0.0)),
         "cv_results": _encode_cv_results(state["cv_results_"]),
     }
+    members = {
+        WEIGHTS: _weights_bytes(weights),
+        PREPROCESSOR: skops.io.dumps(state["preprocessor_"]),
+    }
+    manifest["ensemble"] = _save_ensemble(state, members)
+    return write_model_file(path, manifest, members)
+
+
+def _weights_bytes(weights: dict[str, Any]) -> bytes:
+    import torch
+
     buffer = io.BytesIO()
     torch.save(weights, buffer)
-    members = {WEIGHTS: buffer.getvalue(), PREPROCESSOR: skops.io.dumps(state["preprocessor_"])}
-    return write_model_file(path, manifest, members)
+    return buffer.getvalue()
+
+
+def _save_ensemble(state: dict[str, Any], members: dict[str, bytes]) -> dict[str, Any] | None:
+    """Describe the ensemble in the manifest and add its members' weights to ``members``."""
+    ensemble = state.get("ensemble_")
+    if ensemble is None:
+        return None
+    nets = state["ensemble_estimators_"]
+    room = LIMITS["members"] - len(members) - 1
+    if len(nets) - 1 > room:
+        raise ValueError(
+            f"The ensemble has {len(nets)} networks; a model file holds at most {room + 1}. "
+            "Fit with a smaller ensemble_size to save it."
+        )
+    described = []
+    for position, (index, weight, net) in enumerate(
+        zip(ensemble.indices, ensemble.weights, nets)
+    ):
+        params = state["cv_results_"]["params"][index]
+        name = WEIGHTS if position == 0 else f"member_{position}.pt"
+        if position:
+            members[name] = _weights_bytes(
+                {key: t.detach().cpu() for key, t in net.module_.state_dict().items()}
+            )
+        described.append({
+            "index": int(index),
+            "weight": float(weight),
+            "params": dict(params),
+            "key": state["search_space_"].decode(params).key(),
+            "dtype": str(next(net.module_.parameters()).dtype).replace("torch.", ""),
+            "file": name,
+        })
+    return {"score": _scalar(float(ensemble.score)), "members": described}
 
 
 def _input_width(preprocessor: Any, n_features_in: int) -> int:
@@ -266,15 +313,20 @@ def _load_weights(data: bytes) -> dict[str, Any]:
     return state
 
 
-def _check_shapes(evaluator: Any, arch: Any, n_inputs: int, weights: dict[str, Any]) -> None:
-    """Compare the network's shapes (built on the meta device: no memory) with the weights."""
+def _check_shapes(evaluator: Any, arch: Any, n_inputs: int, weights: dict[str, Any],
+                  already: int = 0) -> int:
+    """Compare the network's shapes (built on the meta device: no memory) with the weights.
+
+    Returns the network's parameter count; ``already`` counts those of the
+    file's other networks against the same limit.
+    """
     import torch
 
     with torch.device("meta"):
         module = evaluator.inference_module(arch, n_inputs)
     expected = {name: tuple(t.shape) for name, t in module.state_dict().items()}
     n_parameters = sum(int(np.prod(shape)) for shape in expected.values())
-    if n_parameters > LIMITS["parameters"]:
+    if already + n_parameters > LIMITS["parameters"]:
         raise ModelFileError(
             f"the described network has {n_parameters} parameters, more than the "
             f"{LIMITS['parameters']} sknas loads."
@@ -288,6 +340,72 @@ def _check_shapes(evaluator: Any, arch: Any, n_inputs: int, weights: dict[str, A
             "the weights do not fit the described network: "
             f"missing {missing[:5]}, unexpected {extra[:5]}, other shapes {differ[:5]}."
         )
+    return n_parameters
+
+
+def _decode_architecture(space: SearchSpace, described: dict[str, Any]) -> Any:
+    arch = space.decode(described["params"])
+    if arch.key() != described["key"]:
+        raise ModelFileError(
+            f"the search space builds {arch.key()!r} from the saved parameters, but the "
+            f"model holds {described['key']!r}: the space differs from the "
+            "one used for the search."
+        )
+    return arch
+
+
+def _check_ensemble(manifest: dict[str, Any], space: SearchSpace, evaluator: Any,
+                    n_inputs: int, members: dict[str, bytes], n_parameters: int) -> Any:
+    """The ensemble of the file, its members' weights checked (shapes, limits, files).
+
+    Returns None without an ensemble, else the :class:`Ensemble` and, for every
+    member after the first (the best network, ``weights.pt``), its architecture,
+    weights and dtype.
+    """
+    from sknas.estimators._ensemble import Ensemble
+
+    described = manifest.get("ensemble")
+    if described is None:
+        unused = sorted(set(members) - {PREPROCESSOR, WEIGHTS})
+        if unused:
+            raise ModelFileError(f"it holds members that it does not describe: {unused}.")
+        return None
+    listed = described["members"]
+    if not isinstance(listed, list) or not listed or len(listed) > LIMITS["members"]:
+        raise ModelFileError("its ensemble lists no members, or too many.")
+    n_rows = len(manifest["cv_results"]["params"]["values"])
+    indices = [int(m["index"]) for m in listed]
+    weights = [float(m["weight"]) for m in listed]
+    if (
+        indices[0] != int(manifest["best_index"])
+        or len(set(indices)) != len(indices)
+        or not all(0 <= i < n_rows for i in indices)
+        or not all(w > 0 for w in weights)
+        or not np.isclose(sum(weights), 1.0)
+    ):
+        raise ModelFileError(
+            "its ensemble is inconsistent: members must be distinct rows of cv_results, "
+            "the best first, with positive weights summing to 1."
+        )
+    files = [m["file"] for m in listed]
+    if files != [WEIGHTS] + [f"member_{k}.pt" for k in range(1, len(listed))]:
+        raise ModelFileError(f"its ensemble names unexpected weight files {files[:5]}.")
+    extra = []
+    for member in listed[1:]:
+        if member["file"] not in members:
+            raise ModelFileError(f"its ensemble member {member['file']} is missing.")
+        arch = _decode_architecture(space, member)
+        state = _load_weights(members[member["file"]])
+        n_parameters += _check_shapes(evaluator, arch, n_inputs, state, n_parameters)
+        extra.append((arch, state, member["dtype"]))
+    unused = sorted(set(members) - {PREPROCESSOR, *files})
+    if unused:
+        raise ModelFileError(f"it holds members that its ensemble does not list: {unused}.")
+    score = described["score"]
+    selection = Ensemble(
+        tuple(indices), tuple(weights), float("nan") if score is None else float(score)
+    )
+    return selection, extra
 
 
 def _check_consistency(manifest: dict[str, Any], estimator_class: Any, preprocessor: Any,
@@ -355,13 +473,7 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
         classes = None if manifest["classes"] is None else _decode_array(manifest["classes"])
         _check_consistency(manifest, estimator_class, preprocessor, classes)
         space = _rebuild_space(manifest["search_space"], search_space)
-        arch = space.decode(manifest["architecture"]["params"])
-        if arch.key() != manifest["architecture"]["key"]:
-            raise ModelFileError(
-                f"the search space builds {arch.key()!r} from the saved parameters, but the "
-                f"model holds {manifest['architecture']['key']!r}: the space differs from the "
-                "one used for the search."
-            )
+        arch = _decode_architecture(space, manifest["architecture"])
         n_outputs = int(manifest["n_outputs"])
         n_inputs = int(manifest["network"]["n_inputs"])
         evaluator = TrainingEvaluator(
@@ -369,8 +481,9 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
             scorer=None, splits=[], max_epochs=1, patience=1,  # type: ignore[arg-type]
         )
         weights = _load_weights(members[WEIGHTS])
-        _check_shapes(evaluator, arch, n_inputs, weights)
-        net = _build_net(evaluator, arch, n_inputs, weights, manifest["network"]["dtype"])
+        n_parameters = _check_shapes(evaluator, arch, n_inputs, weights)
+        ensemble = _check_ensemble(manifest, space, evaluator, n_inputs, members, n_parameters)
+        net = _build_net(evaluator, arch, weights, manifest["network"]["dtype"], n_inputs=n_inputs)
         params = {k: v for k, v in manifest["params"].items() if k not in ENVIRONMENT_PARAMS}
         if "search_space" not in params:  # an instance: the rebuilt one stands in for it
             params["search_space"] = space
@@ -400,6 +513,12 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
             state["classes_"] = classes
         if "_y_was_1d" in estimator_class._REQUIRED_STATE:
             state["_y_was_1d"] = bool(manifest["y_was_1d"])
+        if ensemble is not None:
+            selection, extra = ensemble
+            state["ensemble_"] = selection
+            state["ensemble_estimators_"] = [net] + [
+                _build_net(evaluator, *member, n_inputs=n_inputs) for member in extra
+            ]
         return estimator._set_fitted_state(state)
     except ModelFileError as exc:
         if str(exc).startswith(str(path)):
@@ -412,8 +531,8 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
         ) from exc
 
 
-def _build_net(evaluator: Any, arch: Any, n_inputs: int, weights: dict[str, Any],
-               dtype: str) -> Any:
+def _build_net(evaluator: Any, arch: Any, weights: dict[str, Any], dtype: str, *,
+               n_inputs: int) -> Any:
     import torch
 
     with torch.random.fork_rng(devices=[]):  # building initialises weights: keep torch's RNG

@@ -107,6 +107,7 @@ class BaseNAS(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "cv": ["cv_object", None],
         "refit": ["boolean", callable],
+        "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "pruner": [StrOptions(set(PRUNER_NAMES)), optuna.pruners.BasePruner, None],
         "error_score": [StrOptions({"raise"}), Real],
         "missing_values": [StrOptions(set(MISSING_VALUES_OPTIONS))],
@@ -138,6 +139,7 @@ class BaseNAS(BaseEstimator):
         validation_fraction: float = 0.2,
         cv: Any = None,
         refit: Any = True,
+        ensemble_size: int = 1,
         pruner: Any = "auto",
         error_score: Any = np.nan,
         missing_values: str = "error",
@@ -161,6 +163,7 @@ class BaseNAS(BaseEstimator):
         self.validation_fraction = validation_fraction
         self.cv = cv
         self.refit = refit
+        self.ensemble_size = ensemble_size
         self.pruner = pruner
         self.error_score = error_score
         self.missing_values = missing_values
@@ -450,21 +453,10 @@ class BaseNAS(BaseEstimator):
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.n_outputs_ = n_outputs
         # A network of an earlier fit must not outlive this one's search.
-        for name in ("best_estimator_", "refit_time_"):
+        for name in ("best_estimator_", "refit_time_", "ensemble_", "ensemble_estimators_"):
             self.__dict__.pop(name, None)
         if self.refit:
-            start = time.perf_counter()
-            n_epochs = int(self.cv_results_["n_epochs"][self.best_index_])
-            # The first Ctrl-C lets the refit finish; a second one abandons it.
-            with _interrupts.interruptible(_interrupts.ABORT_COUNT):
-                self.best_estimator_ = evaluator.fit_final(
-                    self.best_architecture_,
-                    X32,
-                    y_encoded,
-                    n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
-                    seed=trial_seed(train_seed, best_trial.number),
-                )
-            self.refit_time_ = time.perf_counter() - start
+            self._refit(trials, evaluator, X32, y_encoded, job.splits, train_seed)
         if not interrupted and _interrupts.count():
             warnings.warn(
                 "Interrupted by the user after the search had finished; the refit of the "
@@ -473,6 +465,57 @@ class BaseNAS(BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _refit(
+        self,
+        trials: list,
+        evaluator: TrainingEvaluator,
+        X: np.ndarray,
+        y: np.ndarray,
+        splits: list,
+        train_seed: int,
+    ) -> None:
+        """Refit the chosen candidate (and, with ``ensemble_size > 1``, the ensemble's members).
+
+        Each network is trained on all the data for its own median best epoch,
+        with its trial's seed. The first Ctrl-C lets the refit finish; a second
+        one abandons it (and nothing of it is kept).
+        """
+        from sknas.estimators._ensemble import Ensemble, select_ensemble
+
+        ensemble = Ensemble((self.best_index_,), (1.0,), self.best_score_)
+        if self.ensemble_size > 1:
+            ensemble, n_missing = select_ensemble(
+                trials, splits=splits, y=y, scorer=evaluator.scorer, task=self._task,
+                best_index=self.best_index_, size=self.ensemble_size,
+            )
+            if n_missing:
+                warnings.warn(
+                    f"{n_missing} completed candidates have no held-out predictions on this "
+                    "search's validation rows (scored on other splits, by a search with "
+                    "ensemble_size=1, or too large to keep) and are left out of the ensemble.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        start = time.perf_counter()
+        nets = []
+        with _interrupts.interruptible(_interrupts.ABORT_COUNT):
+            for index in ensemble.indices:
+                n_epochs = int(self.cv_results_["n_epochs"][index])
+                nets.append(
+                    evaluator.fit_final(
+                        self.search_space_.decode(trials[index].params),
+                        X,
+                        y,
+                        n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
+                        seed=trial_seed(train_seed, trials[index].number),
+                    )
+                )
+        self.best_estimator_ = nets[0]
+        if self.ensemble_size > 1:
+            self.ensemble_ = ensemble
+            self.ensemble_estimators_ = nets
+        self.refit_time_ = time.perf_counter() - start
 
     def _check_settings(
         self,
@@ -516,6 +559,7 @@ class BaseNAS(BaseEstimator):
             max_parameters=self.max_parameters,
             candidate_timeout=self.candidate_timeout,
             search_deadline=search_deadline,
+            keep_predictions=self.ensemble_size > 1,
         )
 
     def _resolve_n_jobs(self) -> int:
@@ -648,7 +692,8 @@ class BaseNAS(BaseEstimator):
     )
     #: Fitted attributes that depend on the data or the settings.
     _OPTIONAL_STATE: tuple[str, ...] = (
-        "best_estimator_", "refit_time_", "feature_names_in_", "study_",
+        "best_estimator_", "refit_time_", "feature_names_in_", "study_", "ensemble_",
+        "ensemble_estimators_",
     )
 
     def _get_fitted_state(self) -> dict[str, Any]:
@@ -728,8 +773,24 @@ class BaseNAS(BaseEstimator):
         return self.best_estimator_
 
     def _network_output(self, X: Any, method: str) -> np.ndarray:
+        """The refit network's output, or the weighted average of the ensemble's members'.
+
+        Class probabilities are normalised per member before they are averaged.
+        """
+        from sknas.estimators._ensemble import average_outputs
+
         net = self._check_refitted(method)
         X32 = self._validate_X(self._flatten_images(X, reset=False), reset=False)
+        members = getattr(self, "ensemble_estimators_", [net])
+        outputs = []
         with torch_threads(self._resolve_threads(self.search_space_)):
-            output = net.predict_proba(X32) if method == "predict_proba" else net.predict(X32)
-        return np.asarray(output, dtype=np.float64)
+            for member in members:
+                output = member.predict_proba(X32) if method == "predict_proba" else (
+                    member.predict(X32)
+                )
+                outputs.append(np.asarray(output, dtype=np.float64))
+        if len(outputs) == 1:
+            return outputs[0]
+        if method == "predict_proba":
+            outputs = [proba / proba.sum(axis=1, keepdims=True) for proba in outputs]
+        return average_outputs(outputs, self.ensemble_.weights)

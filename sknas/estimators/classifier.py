@@ -60,6 +60,15 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     refit : bool or callable, default=True
         Refit the best candidate on all the data. A callable receives
         ``cv_results_`` and returns the index of the candidate to refit.
+    ensemble_size : int, default=1
+        Rounds of greedy ensemble selection with replacement (Caruana et al.,
+        2004) over the completed candidates' held-out predictions, optimising
+        ``scoring``: starting from the refit candidate, the candidate whose
+        addition scores best is added ``ensemble_size - 1`` times (repeats
+        allowed). The chosen networks are refit on all the data and
+        ``predict_proba`` averages their probabilities with the selection
+        weights. 1 keeps the single best network; ``refit=False`` builds no
+        ensemble. See ``docs/ensembles.md``.
     pruner : {"auto", "median", "hyperband", "asha"}, optuna.pruners.BasePruner or None, \
             default="auto"
         Stops candidates whose learning curves trail (they end PRUNED); budgets
@@ -136,7 +145,15 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     n_trials_ : int
         Finished trials in the study.
     refit_time_ : float
-        Seconds spent refitting the best network.
+        Seconds spent refitting the best network (and the ensemble's members).
+    ensemble_ : Ensemble
+        With ``ensemble_size > 1``: ``indices`` (rows of ``cv_results_`` of
+        the members, ``best_index_`` first), ``weights`` (summing to 1) and
+        ``score`` (validation score of the weighted average of the members'
+        held-out predictions, on which they were chosen).
+    ensemble_estimators_ : list of skorch.NeuralNetClassifier
+        With ``ensemble_size > 1``: the members refit on all the data, in the
+        order of ``ensemble_.indices`` (the first is ``best_estimator_``).
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
@@ -198,7 +215,7 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         return encoder.transform(y).astype(np.int64), len(self.classes_)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities of the best network.
+        """Class probabilities of the best network (or the weighted average of the ensemble's).
 
         Parameters
         ----------

@@ -46,6 +46,10 @@ class NASRegressor(RegressorMixin, BaseNAS):
         cross-validation.
     refit : bool or callable, default=True
         Refit the best (or the chosen) candidate on all the data.
+    ensemble_size : int, default=1
+        Rounds of greedy ensemble selection with replacement over the
+        candidates' held-out predictions (see :class:`~sknas.NASClassifier`);
+        ``predict`` averages the refit members' outputs with their weights.
     pruner : {"auto", "median", "hyperband", "asha"}, optuna.pruners.BasePruner or None, \
             default="auto"
         Stops candidates whose learning curves trail (PRUNED), budgets in
@@ -98,6 +102,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
         The study.
     n_trials_, refit_time_, n_features_in_, feature_names_in_ :
         As in :class:`~sknas.NASClassifier`.
+    ensemble_, ensemble_estimators_ :
+        With ``ensemble_size > 1``, the ensemble and its refit members (see
+        :class:`~sknas.NASClassifier`).
     n_outputs_ : int
         Number of targets.
     preprocessor_ : sklearn.compose.ColumnTransformer
@@ -137,7 +144,7 @@ class NASRegressor(RegressorMixin, BaseNAS):
         return y2, y2.shape[1]
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted targets of the best network.
+        """Predicted targets of the best network (or the weighted average of the ensemble's).
 
         Parameters
         ----------

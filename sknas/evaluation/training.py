@@ -49,6 +49,9 @@ class EvaluationResult:
         Seconds spent training.
     timed_out : bool
         True when ``candidate_timeout`` stopped training early.
+    predictions : list of ndarray, optional
+        Held-out predictions of each split at its best epoch (class
+        probabilities, or regression outputs), when the evaluator keeps them.
     """
 
     score: float
@@ -58,6 +61,7 @@ class EvaluationResult:
     n_parameters: int = 0
     fit_time: float = 0.0
     timed_out: bool = False
+    predictions: list[np.ndarray] | None = None
 
 
 def _optimizer_class(name: str) -> tuple[Any, dict[str, Any]]:
@@ -123,6 +127,9 @@ class TrainingEvaluator:
     search_deadline : float, optional
         ``time.time()`` at which the whole search ends; a candidate still
         training then stops after its current epoch, like ``candidate_timeout``.
+    keep_predictions : bool, default=False
+        Keep each split's held-out predictions at the restored best epoch in
+        the result (``EvaluationResult.predictions``), for ensemble selection.
     """
 
     def __init__(
@@ -140,6 +147,7 @@ class TrainingEvaluator:
         max_parameters: int | None = None,
         candidate_timeout: float | None = None,
         search_deadline: float | None = None,
+        keep_predictions: bool = False,
     ) -> None:
         self.search_space = search_space
         self.task = task
@@ -154,6 +162,7 @@ class TrainingEvaluator:
         self.candidate_timeout = candidate_timeout
         self.search_deadline = search_deadline
         self._weights = WeightCache()
+        self.keep_predictions = keep_predictions
 
     # -- building ------------------------------------------------------------------
     def training_config(self, arch: Architecture) -> dict[str, Any]:
@@ -425,6 +434,7 @@ class TrainingEvaluator:
         scores: list[float] = []
         best_epochs: list[int] = []
         losses: list[float] = []
+        predictions: list[np.ndarray] = []
         n_parameters = 0
         timed_out = False
         start_from = self._warm_start(arch, trial)
@@ -432,7 +442,7 @@ class TrainingEvaluator:
         for index, (train, valid) in enumerate(self.splits):
             try:
                 with release_on_oom(self.device):
-                    history, n_parameters, module = self._train_split(
+                    history, n_parameters, module, output = self._train_split(
                         arch, X, y, train, valid, seed=seed + index,
                         trial=trial if index == 0 else None, deadline=deadline,
                         inherited=None if start_from is None else start_from.modules[index],
@@ -450,6 +460,8 @@ class TrainingEvaluator:
             losses.append(loss)
             best_epochs.append(best + 1 + (0 if start_from is None else start_from.epochs[index]))
             modules.append(module)
+            if output is not None:
+                predictions.append(output)
         if timed_out and trial is not None:
             trial.set_user_attr("candidate_timed_out", True)
         if trial is not None and wants_weights(trial):
@@ -465,6 +477,7 @@ class TrainingEvaluator:
             fit_time=time.perf_counter() - start,
             timed_out=timed_out,
             valid_loss=float(np.mean(losses)),
+            predictions=predictions if self.keep_predictions else None,
         )
 
     def _warm_start(self, arch: Architecture, trial: Any) -> InheritedStart | None:
@@ -502,8 +515,12 @@ class TrainingEvaluator:
         deadline: float | None,
         inherited: Any = None,
         max_epochs: int | None = None,
-    ) -> tuple[Any, int, Any]:
-        """Train on one split; return the net's history, parameter count and trained network.
+    ) -> tuple[Any, int, Any, np.ndarray | None]:
+        """Train on one split; return the history, parameter count, network and held-out output.
+
+        The output (``predict_proba``, or ``predict`` for regression, on the
+        validation rows at the restored best epoch) is None unless
+        ``keep_predictions``.
 
         ``inherited`` (a network of ``arch``) replaces the freshly built one,
         trained for at most ``max_epochs``. The net lives only in this frame, so
@@ -528,8 +545,13 @@ class TrainingEvaluator:
                 net.module_.inner = inherited.to(self.device)
                 net.initialize_optimizer()
                 net.partial_fit(X[train], y[train])
+            output = None
+            if self.keep_predictions:
+                method = net.predict_proba if self.task == "classification" else net.predict
+                output = np.asarray(method(X[valid]), dtype=np.float64)
+                output = output.reshape(len(valid), -1)
         inner = net.module_.inner
-        return net.history, int(sum(p.numel() for p in inner.parameters())), inner
+        return net.history, int(sum(p.numel() for p in inner.parameters())), inner, output
 
     def fit_final(
         self, arch: Architecture, X: np.ndarray, y: np.ndarray, *, n_epochs: int, seed: int
