@@ -57,14 +57,14 @@ class MLPSpace(SearchSpace):
         Mini-batch sizes to choose from.
     optimizers : sequence of str, default=("adam", "adamw")
         Optimisers to choose from (also available: "sgd", with Nesterov momentum 0.9).
-    embeddings : sequence of str, default=("none", "periodic")
+    embeddings : sequence of str, default=("none",)
         Numeric-feature embeddings to choose from: ``"none"`` feeds the
         standardised features to the first layer, ``"periodic"`` embeds each
         feature first (PLR-lite embeddings of ``rtdl_num_embeddings``, whose
         initial frequency scale is then searched in ``embedding_scale_range``).
     embedding_scale_range : tuple of float, default=(0.01, 10.0)
         Range of the periodic embeddings' frequency scale, searched on a log scale.
-    ensemble_sizes : sequence of int, default=(1, 8)
+    ensemble_sizes : sequence of int, default=(1,)
         Members of a TabM ensemble (BatchEnsemble layers sharing their weights,
         trained together, predictions averaged) to choose from; 1 is a plain MLP.
 
@@ -96,9 +96,9 @@ class MLPSpace(SearchSpace):
         weight_decay_range: tuple[float, float] = (1e-6, 1e-2),
         batch_sizes: Sequence[int] = (32, 64, 128, 256),
         optimizers: Sequence[str] = ("adam", "adamw"),
-        embeddings: Sequence[str] = ("none", "periodic"),
+        embeddings: Sequence[str] = ("none",),
         embedding_scale_range: tuple[float, float] = (0.01, 10.0),
-        ensemble_sizes: Sequence[int] = (1, 8),
+        ensemble_sizes: Sequence[int] = (1,),
     ) -> None:
         self.max_layers = max_layers
         self.widths = widths

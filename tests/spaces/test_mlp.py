@@ -29,8 +29,7 @@ def test_unused_widths_do_not_change_the_key():
 def test_module_follows_the_architecture():
     space = MLPSpace()
     params = space.to_params(space.sample(np.random.default_rng(0)))
-    params.update(n_layers=2, units_0=32, units_1=16, norm="batch", residual=True, dropout=0.0,
-                  embedding="none", ensemble_size=1)  # the plain-MLP sub-space
+    params.update(n_layers=2, units_0=32, units_1=16, norm="batch", residual=True, dropout=0.0)
     module = space.build_module(space.decode(params), 5, 2)
     linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
     shapes = [tuple(m.weight.shape) for m in linears]

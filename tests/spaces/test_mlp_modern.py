@@ -23,10 +23,13 @@ def _params(space: MLPSpace, **update):
     return params
 
 
-def test_plain_sub_space_has_the_plain_parameters():
-    plain = MLPSpace(embeddings=("none",), ensemble_sizes=(1,))
-    assert not {"embedding", "embedding_scale", "ensemble_size"} & set(plain.distributions())
-    assert {"embedding", "embedding_scale", "ensemble_size"} <= set(MLPSpace().distributions())
+MODERN = MLPSpace(embeddings=("none", "periodic"), ensemble_sizes=(1, 8))
+
+
+def test_default_space_is_the_plain_mlp_and_the_blocks_are_opt_in():
+    blocks = {"embedding", "embedding_scale", "ensemble_size"}
+    assert not blocks & set(MLPSpace().distributions())
+    assert blocks <= set(MODERN.distributions())
 
 
 @pytest.mark.parametrize("norm", ["none", "batch", "layer"])
@@ -65,7 +68,7 @@ def test_periodic_embeddings_come_first():
 
 
 def test_architecture_names_the_blocks():
-    space = MLPSpace()
+    space = MODERN
     arch = space.decode(_params(space, embedding="periodic", embedding_scale=0.5, ensemble_size=8))
     assert "TabM ensemble of 8" in str(arch) and "periodic embeddings (scale 0.5)" in str(arch)
     assert "k=8" in arch.key() and "emb=periodic:0.5" in arch.key()
@@ -75,10 +78,10 @@ def test_architecture_names_the_blocks():
     assert plain.key() == other_scale.key()  # the scale means nothing without embeddings
 
 
-def test_first_candidate_is_a_tabm_ensemble():
-    first = MLPSpace().initial_params()[0]
+def test_first_candidate_is_a_tabm_ensemble_when_the_space_offers_one():
+    first = MODERN.initial_params()[0]
     assert first["ensemble_size"] == 8 and first["embedding"] == "none"
-    assert "ensemble_size" not in MLPSpace(ensemble_sizes=(1,)).initial_params()[0]
+    assert "ensemble_size" not in MLPSpace().initial_params()[0]
 
 
 @pytest.mark.parametrize("embedding", ["none", "periodic"])
