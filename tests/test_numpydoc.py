@@ -18,6 +18,7 @@ MODULES = (
     "sknas.evaluation",
     "sknas.benchmarks",
     "sknas.testing",
+    "sknas.proxies",
 )
 
 #: Checked codes: missing docstring, undocumented / unknown / misordered parameters,
