@@ -33,6 +33,7 @@ from pathlib import Path
 import optuna
 import torch
 from sklearn.datasets import load_iris
+from sklearn.model_selection import ShuffleSplit
 from sklearn.metrics import accuracy_score
 
 from sknas import NASClassifier, _interrupts
@@ -130,6 +131,7 @@ def main() -> None:
         scoring=score,
         storage=CONFIG["storage"],
         study_name="s",
+        cv=ShuffleSplit(n_splits=1, test_size=0.2, random_state=0),  # one build per candidate
     )
     raised = None
     with warnings.catch_warnings(record=True) as caught:
