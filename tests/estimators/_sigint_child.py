@@ -33,8 +33,8 @@ from pathlib import Path
 import optuna
 import torch
 from sklearn.datasets import load_iris
-from sklearn.model_selection import ShuffleSplit
 from sklearn.metrics import accuracy_score
+from sklearn.model_selection import ShuffleSplit
 
 from sknas import NASClassifier, _interrupts
 from sknas.evaluation.training import TrainingEvaluator

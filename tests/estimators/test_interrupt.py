@@ -19,7 +19,6 @@ from sklearn.model_selection import ShuffleSplit
 from sknas import NASClassifier
 from sknas.spaces import MLPSpace
 
-
 #: One hold-out split: a candidate builds one network (small data would get 5 folds).
 ONE_HOLD_OUT = ShuffleSplit(n_splits=1, test_size=0.2, random_state=0)
 
