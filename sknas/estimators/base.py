@@ -63,7 +63,7 @@ from sknas.utils.preprocessing import (
 __all__ = ["BaseNAS", "SearchFailedError", "resolve_device"]
 
 
-#: With ``cv=None``, data with fewer rows than this score candidates by k-fold.
+#: With ``cv="auto"``, data with fewer rows than this score candidates by k-fold.
 SMALL_DATA_ROWS = 1000
 #: Folds of that k-fold.
 SMALL_DATA_FOLDS = 5
@@ -105,7 +105,7 @@ class BaseNAS(BaseEstimator):
         "patience": [Interval(Integral, 1, None, closed="left")],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "cv": ["cv_object", None],
+        "cv": ["cv_object", StrOptions({"auto"}), None],
         "refit": ["boolean", callable],
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "pruner": [StrOptions(set(PRUNER_NAMES)), optuna.pruners.BasePruner, None],
@@ -287,14 +287,15 @@ class BaseNAS(BaseEstimator):
         self, X: np.ndarray, y: np.ndarray, seed: int
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         classifier = self._task == "classification"
-        if self.cv is not None:
+        if isinstance(self.cv, str):  # "auto": k-fold on small data, else the hold-out
+            if SMALL_DATA_FOLDS * 2 <= len(X) < SMALL_DATA_ROWS:
+                return self._small_data_folds(X, y, seed)
+        elif self.cv is not None:
             cv = check_cv(self.cv, y, classifier=classifier)
             if hasattr(cv, "shuffle") and cv.shuffle and hasattr(cv, "random_state"):
                 if cv.random_state is None:
                     cv = clone(cv).set_params(random_state=seed)
             return [(train, test) for train, test in cv.split(X, y)]
-        if SMALL_DATA_FOLDS * 2 <= len(X) < SMALL_DATA_ROWS:
-            return self._small_data_folds(X, y, seed)
         # At least two validation samples when the data allow it: scores such as R² are
         # undefined on one sample, which would fail every candidate of a small data set.
         n_valid = max(2 if len(X) >= 4 else 1, int(round(self.validation_fraction * len(X))))
