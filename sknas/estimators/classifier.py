@@ -48,9 +48,14 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     scoring : str or callable, optional
         A scikit-learn scorer (greater is better); accuracy by default.
     validation_fraction : float, default=0.2
-        Share of the data held out to score candidates when ``cv`` is None.
-    cv : int, cross-validation generator or iterable, optional
+        Share of the data held out to score candidates when ``cv`` is None
+        (or ``"auto"`` on data of 1,000 rows or more).
+    cv : "auto", int, cross-validation generator or iterable, optional
         Score candidates by cross-validation instead of one hold-out.
+        ``"auto"`` scores small data (fewer than 1,000 rows) by 5-fold
+        cross-validation (stratified when every class has 5 rows) and holds
+        out ``validation_fraction`` of larger data: a hold-out of a few dozen
+        rows ranks candidates mostly by chance. None (default): the hold-out.
     refit : bool or callable, default=True
         Refit the best candidate on all the data. A callable receives
         ``cv_results_`` and returns the index of the candidate to refit.

@@ -37,9 +37,14 @@ class NASRegressor(RegressorMixin, BaseNAS):
     scoring : str or callable, optional
         A scikit-learn scorer; R² by default.
     validation_fraction : float, default=0.2
-        Share of the data held out to score candidates when ``cv`` is None.
-    cv : int, cross-validation generator or iterable, optional
-        Score candidates by cross-validation instead.
+        Share of the data held out to score candidates when ``cv`` is None
+        (or ``"auto"`` on data of 1,000 rows or more).
+    cv : "auto", int, cross-validation generator or iterable, optional
+        Score candidates by cross-validation instead of one hold-out.
+        ``"auto"`` scores small data (fewer than 1,000 rows) by 5-fold
+        cross-validation (stratified when every class has 5 rows) and holds
+        out ``validation_fraction`` of larger data: a hold-out of a few dozen
+        rows ranks candidates mostly by chance. None (default): the hold-out.
     refit : bool or callable, default=True
         Refit the best (or the chosen) candidate on all the data.
     ensemble_size : int, default=1

@@ -60,9 +60,30 @@ class _ModeCachingMixin:
                 module.train(training)
 
 
-class SkorchClassifier(_StopTrainingMixin, _ModeCachingMixin, NeuralNetClassifier):
-    """:class:`skorch.NeuralNetClassifier`: Ctrl-C goes through; no redundant mode switches."""
+class _EnsembleLossMixin:
+    """Train every member of an ensemble network on the loss.
+
+    A module whose training output has shape ``(batch, k, n_outputs)`` (a
+    TabM ensemble, see :class:`~sknas.spaces._mlp_module.MLPModule`) is
+    scored on its ``k`` predictions per row, each against the row's target:
+    the mean loss over members, as TabM trains them.
+    """
+
+    def get_loss(self, y_pred: Any, y_true: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(y_pred, torch.Tensor) and y_pred.ndim == 3 and y_true is not None:
+            k = y_pred.shape[1]
+            y_true = torch.as_tensor(y_true, device=y_pred.device).repeat_interleave(k, dim=0)
+            y_pred = y_pred.flatten(0, 1)
+        return super().get_loss(y_pred, y_true, *args, **kwargs)  # type: ignore[misc]
 
 
-class SkorchRegressor(_StopTrainingMixin, _ModeCachingMixin, NeuralNetRegressor):
-    """:class:`skorch.NeuralNetRegressor`: Ctrl-C goes through; no redundant mode switches."""
+class SkorchClassifier(
+    _StopTrainingMixin, _EnsembleLossMixin, _ModeCachingMixin, NeuralNetClassifier
+):
+    """:class:`skorch.NeuralNetClassifier`: Ctrl-C goes through; ensembles trained per member."""
+
+
+class SkorchRegressor(
+    _StopTrainingMixin, _EnsembleLossMixin, _ModeCachingMixin, NeuralNetRegressor
+):
+    """:class:`skorch.NeuralNetRegressor`: Ctrl-C goes through; ensembles trained per member."""

@@ -54,7 +54,36 @@ class MLPBlock(nn.Module):
 
 
 class MLPModule(nn.Module):
-    """A stack of :class:`MLPBlock` followed by a linear head."""
+    """Optional numeric embeddings, a stack of :class:`MLPBlock`, a linear head.
+
+    Parameters
+    ----------
+    n_features_in : int
+        Input width.
+    n_outputs : int
+        Output width.
+    widths : list of int
+        Hidden layer widths.
+    activation, dropout, norm, residual
+        As in :class:`MLPBlock`.
+    embedding : {"none", "periodic"}, default="none"
+        ``"periodic"`` embeds each input feature with periodic functions of
+        learned frequencies followed by a shared linear layer and ReLU
+        (``rtdl_num_embeddings.PeriodicEmbeddings(lite=True)``, the "PLR(lite)"
+        embedding of Gorishniy et al., 2022) before the blocks.
+    embedding_dim : int, default=16
+        Size of each feature's embedding.
+    embedding_scale : float, default=0.1
+        Standard deviation of the initial frequencies (the embeddings' most
+        important setting).
+    ensemble_size : int, default=1
+        ``k > 1`` makes the network a TabM ensemble (Gorishniy et al., 2025):
+        every linear layer becomes a BatchEnsemble layer (``tabm``) that shares
+        its weight matrix across ``k`` members with per-member scalings, the
+        head is one linear layer per member. In training mode the output has
+        shape ``(batch, k, n_outputs)`` (each member is trained on the loss);
+        in evaluation mode it is the members' mean, ``(batch, n_outputs)``.
+    """
 
     def __init__(
         self,
@@ -65,15 +94,59 @@ class MLPModule(nn.Module):
         dropout: float = 0.0,
         norm: str = "none",
         residual: bool = False,
+        embedding: str = "none",
+        embedding_dim: int = 16,
+        embedding_scale: float = 0.1,
+        ensemble_size: int = 1,
     ) -> None:
         super().__init__()
-        blocks = []
+        self.embedding: nn.Module | None = None
         n_in = n_features_in
+        if embedding == "periodic":
+            from rtdl_num_embeddings import PeriodicEmbeddings
+
+            self.embedding = PeriodicEmbeddings(
+                n_features_in, embedding_dim, frequency_init_scale=embedding_scale, lite=True
+            )
+            n_in = n_features_in * embedding_dim
+        elif embedding != "none":
+            raise ValueError(f"Unknown embedding {embedding!r}; expected 'none' or 'periodic'.")
+        blocks = []
         for width in widths:
             blocks.append(MLPBlock(n_in, width, activation, dropout, norm, residual))
             n_in = width
         self.blocks = nn.Sequential(*blocks)
         self.head = nn.Linear(n_in, n_outputs)
+        self.ensemble_size = int(ensemble_size)
+        if self.ensemble_size > 1:
+            _make_ensemble(self, self.ensemble_size, embedded=self.embedding is not None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(x))
+        if self.embedding is not None:
+            x = self.embedding(x).flatten(1)
+        if self.ensemble_size > 1:
+            x = x.unsqueeze(1).expand(-1, self.ensemble_size, -1)
+        out = self.head(self.blocks(x))
+        if self.ensemble_size > 1 and not self.training:
+            out = out.mean(dim=1)
+        return out
+
+
+def _make_ensemble(module: MLPModule, k: int, *, embedded: bool) -> None:
+    """Turn ``module``'s layers into ``k``-member TabM ensemble layers, in place."""
+    import tabm
+
+    linears = [m for m in module.blocks.modules() if isinstance(m, nn.Linear)]
+    first = [block.body[0] for block in module.blocks[:1]]  # type: ignore[index]
+    rest = [m for m in linears if all(m is not f for f in first)]
+    # TabM's initialisation: random signs (or normal after embeddings) for the first
+    # layer's input scaling, ones elsewhere, so the members start as one network.
+    if first:
+        tabm.batchensemble_linear_layers_(
+            module.blocks, include=first, k=k,
+            scaling_init=("normal" if embedded else "random-signs", "ones"),
+        )
+    if rest:
+        tabm.batchensemble_linear_layers_(module.blocks, include=rest, k=k, scaling_init="ones")
+    tabm.ensemble_batchnorm1d_layers_(module.blocks, k=k)
+    module.head = tabm.LinearEnsemble(module.head.in_features, module.head.out_features, k=k)

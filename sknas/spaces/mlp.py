@@ -22,6 +22,7 @@ __all__ = ["MLPSpace"]
 ACTIVATIONS = ("relu", "gelu", "silu", "tanh", "leaky_relu", "elu")
 NORMS = ("none", "batch", "layer")
 OPTIMIZERS = ("adam", "adamw", "sgd")
+EMBEDDINGS = ("none", "periodic")
 
 _NORM_NAMES = {"none": "no norm", "batch": "batch norm", "layer": "layer norm"}
 
@@ -56,6 +57,16 @@ class MLPSpace(SearchSpace):
         Mini-batch sizes to choose from.
     optimizers : sequence of str, default=("adam", "adamw")
         Optimisers to choose from (also available: "sgd", with Nesterov momentum 0.9).
+    embeddings : sequence of str, default=("none",)
+        Numeric-feature embeddings to choose from: ``"none"`` feeds the
+        standardised features to the first layer, ``"periodic"`` embeds each
+        feature first (PLR-lite embeddings of ``rtdl_num_embeddings``, whose
+        initial frequency scale is then searched in ``embedding_scale_range``).
+    embedding_scale_range : tuple of float, default=(0.01, 10.0)
+        Range of the periodic embeddings' frequency scale, searched on a log scale.
+    ensemble_sizes : sequence of int, default=(1,)
+        Members of a TabM ensemble (BatchEnsemble layers sharing their weights,
+        trained together, predictions averaged) to choose from; 1 is a plain MLP.
 
     Examples
     --------
@@ -85,6 +96,9 @@ class MLPSpace(SearchSpace):
         weight_decay_range: tuple[float, float] = (1e-6, 1e-2),
         batch_sizes: Sequence[int] = (32, 64, 128, 256),
         optimizers: Sequence[str] = ("adam", "adamw"),
+        embeddings: Sequence[str] = ("none",),
+        embedding_scale_range: tuple[float, float] = (0.01, 10.0),
+        ensemble_sizes: Sequence[int] = (1,),
     ) -> None:
         self.max_layers = max_layers
         self.widths = widths
@@ -96,6 +110,9 @@ class MLPSpace(SearchSpace):
         self.weight_decay_range = weight_decay_range
         self.batch_sizes = batch_sizes
         self.optimizers = optimizers
+        self.embeddings = embeddings
+        self.embedding_scale_range = embedding_scale_range
+        self.ensemble_sizes = ensemble_sizes
 
     # -- structure -----------------------------------------------------------------
     def _check_config(self) -> None:
@@ -107,6 +124,7 @@ class MLPSpace(SearchSpace):
             ("activations", ACTIVATIONS),
             ("norms", NORMS),
             ("optimizers", OPTIMIZERS),
+            ("embeddings", EMBEDDINGS),
         ):
             values = list(getattr(self, name))
             if not values:
@@ -116,13 +134,13 @@ class MLPSpace(SearchSpace):
                 raise ValueError(
                     f"MLPSpace: unknown {name} {unknown}; allowed: {list(allowed)}."
                 )
-        for name in ("widths", "batch_sizes"):
+        for name in ("widths", "batch_sizes", "ensemble_sizes"):
             values = list(getattr(self, name))
             if not values or any(not isinstance(v, int) or v < 1 for v in values):
                 raise ValueError(
                     f"MLPSpace: {name} must be a non-empty list of positive ints, got {values!r}."
                 )
-        for name in ("lr_range", "weight_decay_range"):
+        for name in ("lr_range", "weight_decay_range", "embedding_scale_range"):
             low, high = getattr(self, name)
             if not 0 < low <= high:
                 raise ValueError(
@@ -146,7 +164,20 @@ class MLPSpace(SearchSpace):
         dists["weight_decay"] = FloatDistribution(*self.weight_decay_range, log=True)
         dists["batch_size"] = CategoricalDistribution(list(self.batch_sizes))
         dists["optimizer"] = CategoricalDistribution(list(self.optimizers))
+        # The modern blocks have parameters only when the space offers a choice, so a
+        # plain-MLP space has exactly the plain MLP's parameters.
+        if list(self.embeddings) != ["none"]:
+            dists["embedding"] = CategoricalDistribution(list(self.embeddings))
+            dists["embedding_scale"] = FloatDistribution(*self.embedding_scale_range, log=True)
+        if list(self.ensemble_sizes) != [1]:
+            dists["ensemble_size"] = CategoricalDistribution([int(k) for k in self.ensemble_sizes])
         return dists
+
+    def _blocks(self, params: Mapping[str, Any]) -> tuple[str, float, int]:
+        """The embedding, its frequency scale and the ensemble size of ``params``."""
+        embedding = str(params.get("embedding", "none"))
+        scale = float(params.get("embedding_scale", 0.0)) if embedding != "none" else 0.0
+        return embedding, scale, int(params.get("ensemble_size", 1))
 
     def decode(self, params: Mapping[str, Any]) -> Architecture:
         """Build the :class:`Architecture` for a full parameter dict.
@@ -163,8 +194,15 @@ class MLPSpace(SearchSpace):
         self.check_params(params)
         n_layers = int(params["n_layers"])
         widths = [int(params[f"units_{i}"]) for i in range(n_layers)]
+        embedding, scale, k = self._blocks(params)
+        modern = []
+        if embedding != "none":
+            modern.append(f"emb={embedding}:{scale:.3g}")
+        if k > 1:
+            modern.append(f"k={k}")
         canonical = "|".join(
             [
+                *modern,
                 "-".join(map(str, widths)),
                 str(params["activation"]),
                 f"drop={float(params['dropout']):g}",
@@ -177,7 +215,10 @@ class MLPSpace(SearchSpace):
             ]
         )
         plural = "layer" if n_layers == 1 else "layers"
-        description = (
+        prefix = f"TabM ensemble of {k}, " if k > 1 else ""
+        if embedding != "none":
+            prefix += f"{embedding} embeddings (scale {scale:.2g}), "
+        description = prefix + (
             f"{n_layers} hidden {plural} [{'-'.join(map(str, widths))}], "
             f"{params['activation']}, dropout {float(params['dropout']):g}, "
             f"{_NORM_NAMES[str(params['norm'])]}"
@@ -225,6 +266,11 @@ class MLPSpace(SearchSpace):
             batch_size=pick("batch_size", 128),
             optimizer=pick("optimizer", "adam"),
         )
+        for name, preferred in (
+            ("embedding", "none"), ("embedding_scale", 0.1), ("ensemble_size", 8)
+        ):
+            if name in dists:
+                params[name] = pick(name, preferred)
         return [params]
 
     def layer_widths(self, arch: Architecture) -> list[int]:
@@ -284,6 +330,7 @@ class MLPSpace(SearchSpace):
         from sknas.spaces._mlp_module import MLPModule
 
         params = arch.params
+        embedding, scale, k = self._blocks(params)
         return MLPModule(
             n_features_in=n_features_in,
             n_outputs=n_outputs,
@@ -292,4 +339,7 @@ class MLPSpace(SearchSpace):
             dropout=float(params["dropout"]),
             norm=str(params["norm"]),
             residual=bool(params["residual"]),
+            embedding=embedding,
+            embedding_scale=scale or 0.1,
+            ensemble_size=k,
         )

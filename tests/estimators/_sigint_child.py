@@ -34,6 +34,7 @@ import optuna
 import torch
 from sklearn.datasets import load_iris
 from sklearn.metrics import accuracy_score
+from sklearn.model_selection import ShuffleSplit
 
 from sknas import NASClassifier, _interrupts
 from sknas.evaluation.training import TrainingEvaluator
@@ -130,6 +131,7 @@ def main() -> None:
         scoring=score,
         storage=CONFIG["storage"],
         study_name="s",
+        cv=ShuffleSplit(n_splits=1, test_size=0.2, random_state=0),  # one build per candidate
     )
     raised = None
     with warnings.catch_warnings(record=True) as caught:

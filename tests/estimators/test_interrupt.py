@@ -14,9 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
+from sklearn.model_selection import ShuffleSplit
 
 from sknas import NASClassifier
 from sknas.spaces import MLPSpace
+
+#: One hold-out split: a candidate builds one network (small data would get 5 folds).
+ONE_HOLD_OUT = ShuffleSplit(n_splits=1, test_size=0.2, random_state=0)
 
 
 class InterruptingSpace(MLPSpace):
@@ -43,7 +47,7 @@ def test_keyboard_interrupt_keeps_finished_trials(tmp_path):
     clf = NASClassifier(
         search_space=InterruptingSpace(interrupt_at=3, max_layers=2),
         n_trials=10, max_epochs=5, random_state=0, device="cpu", pruner=None,
-        storage=storage, study_name="interrupted",
+        storage=storage, study_name="interrupted", cv=ONE_HOLD_OUT,  # one build per candidate
     )
     message = r"interrupted by the user after 3 finished trials \(2 complete\)"
     with pytest.warns(UserWarning, match=message):
@@ -58,6 +62,7 @@ def test_keyboard_interrupt_keeps_finished_trials(tmp_path):
     resumed = NASClassifier(
         search_space=InterruptingSpace(interrupt_at=3, max_layers=2), n_trials=4, max_epochs=5,
         random_state=0, device="cpu", pruner=None, storage=storage, study_name="interrupted",
+        cv=ONE_HOLD_OUT,
     ).fit(X, y)
     assert resumed.n_trials_ == 4
     np.testing.assert_array_equal(

@@ -147,3 +147,19 @@ def test_regression_is_refused_on_mps():
         check_device_for_task("mps:0", "regression")
     check_device_for_task("mps", "classification")
     check_device_for_task("cuda:0", "regression")
+
+
+def test_cv_auto_uses_folds_on_small_data_and_the_hold_out_on_large_data():
+    from sknas.estimators.base import SMALL_DATA_FOLDS, SMALL_DATA_ROWS
+
+    small_X, small_y = np.zeros((150, 2)), np.repeat([0, 1, 2], 50)
+    folds = NASClassifier(cv="auto")._make_splits(small_X, small_y, seed=0)
+    assert len(folds) == SMALL_DATA_FOLDS
+    valid = np.concatenate([v for _, v in folds])
+    assert sorted(valid) == list(range(150))  # every row scored once
+    assert all(np.bincount(small_y[v]).tolist() == [10, 10, 10] for _, v in folds)  # stratified
+    large_X, large_y = np.zeros((SMALL_DATA_ROWS, 2)), np.arange(SMALL_DATA_ROWS) % 2
+    assert len(NASClassifier(cv="auto")._make_splits(large_X, large_y, seed=0)) == 1
+    assert len(NASClassifier()._make_splits(small_X, small_y, seed=0)) == 1  # None: hold-out
+    regression = NASRegressor(cv="auto")._make_splits(small_X, np.linspace(0, 1, 150), seed=0)
+    assert len(regression) == SMALL_DATA_FOLDS

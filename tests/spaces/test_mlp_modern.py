@@ -1,0 +1,118 @@
+"""The modern tabular blocks of MLPSpace: TabM ensembles and periodic numeric embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tabm
+import torch
+from rtdl_num_embeddings import PeriodicEmbeddings
+from sklearn.datasets import load_diabetes, load_iris
+
+import sknas
+from sknas import NASClassifier, NASRegressor
+from sknas.spaces import MLPSpace
+from sknas.spaces._mlp_module import MLPModule
+
+FAST = dict(max_epochs=3, random_state=0, device="cpu", pruner=None)
+
+
+def _params(space: MLPSpace, **update):
+    params = space.to_params(space.sample(np.random.default_rng(0)))
+    params.update(update)
+    return params
+
+
+MODERN = MLPSpace(embeddings=("none", "periodic"), ensemble_sizes=(1, 8))
+
+
+def test_default_space_is_the_plain_mlp_and_the_blocks_are_opt_in():
+    blocks = {"embedding", "embedding_scale", "ensemble_size"}
+    assert not blocks & set(MLPSpace().distributions())
+    assert blocks <= set(MODERN.distributions())
+
+
+@pytest.mark.parametrize("norm", ["none", "batch", "layer"])
+@pytest.mark.parametrize("residual", [False, True])
+def test_ensemble_outputs_k_predictions_in_training_and_their_mean_in_evaluation(norm, residual):
+    module = MLPModule(6, 3, [16, 8], norm=norm, residual=residual, ensemble_size=4)
+    x = torch.randn(5, 6)
+    members = module.train()(x)
+    assert members.shape == (5, 4, 3)
+    assert module.eval()(x).shape == (5, 3)
+    # Evaluation is the members' mean (batch norm uses its running statistics then).
+    with torch.no_grad():
+        module.eval()
+        head_inputs = module.blocks(x.unsqueeze(1).expand(-1, 4, -1))
+        torch.testing.assert_close(module(x), module.head(head_inputs).mean(dim=1))
+    assert any(isinstance(m, tabm.LinearBatchEnsemble) for m in module.modules())
+    assert isinstance(module.head, tabm.LinearEnsemble)
+
+
+def test_ensemble_members_differ_and_share_their_weight_matrices():
+    torch.manual_seed(0)
+    module = MLPModule(6, 2, [16], ensemble_size=4).train()
+    out = module(torch.randn(7, 6))
+    assert not torch.allclose(out[:, 0], out[:, 1])  # random-sign scalings make them differ
+    first = module.blocks[0].body[0]
+    assert first.weight.shape == (16, 6) and first.r.shape == (4, 6)
+
+
+def test_periodic_embeddings_come_first():
+    module = MLPModule(5, 2, [8], embedding="periodic", embedding_dim=4, embedding_scale=0.3)
+    assert isinstance(module.embedding, PeriodicEmbeddings)
+    assert module.blocks[0].body[0].in_features == 5 * 4
+    assert module(torch.randn(3, 5)).shape == (3, 2)
+    with pytest.raises(ValueError, match="Unknown embedding 'fourier'"):
+        MLPModule(5, 2, [8], embedding="fourier")
+
+
+def test_architecture_names_the_blocks():
+    space = MODERN
+    arch = space.decode(_params(space, embedding="periodic", embedding_scale=0.5, ensemble_size=8))
+    assert "TabM ensemble of 8" in str(arch) and "periodic embeddings (scale 0.5)" in str(arch)
+    assert "k=8" in arch.key() and "emb=periodic:0.5" in arch.key()
+    plain = space.decode(_params(space, embedding="none", embedding_scale=0.5, ensemble_size=1))
+    other_scale = space.decode(_params(space, embedding="none", embedding_scale=2.0,
+                                       ensemble_size=1))
+    assert plain.key() == other_scale.key()  # the scale means nothing without embeddings
+
+
+def test_first_candidate_is_a_tabm_ensemble_when_the_space_offers_one():
+    first = MODERN.initial_params()[0]
+    assert first["ensemble_size"] == 8 and first["embedding"] == "none"
+    assert "ensemble_size" not in MLPSpace().initial_params()[0]
+
+
+@pytest.mark.parametrize("embedding", ["none", "periodic"])
+def test_classifier_trains_every_member(embedding, tmp_path):
+    X, y = load_iris(return_X_y=True)
+    space = MLPSpace(embeddings=(embedding,), ensemble_sizes=(4,), max_layers=1)
+    model = NASClassifier(search_space=space, n_trials=1, **FAST).fit(X, y)
+    proba = model.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert model.score(X, y) > 0.5
+    loaded = sknas.load(model.save(tmp_path / "tabm.sknas"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), proba)
+
+
+def test_regressor_trains_every_member():
+    X, y = load_diabetes(return_X_y=True)
+    space = MLPSpace(ensemble_sizes=(4,), embeddings=("none",), max_layers=1)
+    model = NASRegressor(search_space=space, n_trials=1, **FAST).fit(X, y + 1e6)
+    assert model.predict(X).shape == y.shape
+    assert abs(np.mean(model.predict(X)) - np.mean(y + 1e6)) < 50
+
+
+def test_ensemble_loss_is_the_mean_over_members():
+    from sknas.evaluation._modules import StandardizedMSELoss
+    from sknas.evaluation._nets import SkorchRegressor
+
+    net = SkorchRegressor(
+        module=torch.nn.Linear, module__in_features=1, module__out_features=1,
+        criterion=StandardizedMSELoss,
+    ).initialize()
+    y_pred = torch.tensor([[[1.0], [3.0]], [[0.0], [2.0]]])  # 2 rows, 2 members
+    y_true = torch.tensor([[1.0], [0.0]])
+    expected = ((0.0**2 + 2.0**2) + (0.0**2 + 2.0**2)) / 4
+    assert float(net.get_loss(y_pred, y_true)) == pytest.approx(expected)
