@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -137,7 +139,8 @@ def _make_ensemble(module: MLPModule, k: int, *, embedded: bool) -> None:
     import tabm
 
     linears = [m for m in module.blocks.modules() if isinstance(m, nn.Linear)]
-    first = [block.body[0] for block in module.blocks[:1]]  # type: ignore[index]
+    blocks: list[Any] = list(module.blocks)
+    first = [blocks[0].body[0]] if blocks else []
     rest = [m for m in linears if all(m is not f for f in first)]
     # TabM's initialisation: random signs (or normal after embeddings) for the first
     # layer's input scaling, ones elsewhere, so the members start as one network.
