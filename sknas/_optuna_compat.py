@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import optuna
+from optuna.distributions import BaseDistribution
 from optuna.storages import BaseStorage, JournalStorage
 from optuna.trial import FrozenTrial
 
@@ -32,6 +33,7 @@ __all__ = [
     "cached_trials",
     "set_trial_system_attr",
     "set_trial_user_attr",
+    "distribution_contains",
 ]
 
 #: Optuna major versions sknas is tested with: ``[low, high)``, as in ``pyproject.toml``.
@@ -112,3 +114,24 @@ def set_trial_user_attr(study: optuna.Study, trial: FrozenTrial, key: str, value
     """
     study._storage.set_trial_user_attr(trial_id_of(trial), key, value)
 
+
+
+def distribution_contains(dist: BaseDistribution, value: Any) -> bool:
+    """Whether ``value`` lies inside ``dist`` (Optuna's private ``_contains``).
+
+    Parameters
+    ----------
+    dist : optuna.distributions.BaseDistribution
+        The distribution.
+    value : object
+        An external (user-facing) value, e.g. a categorical choice.
+
+    Returns
+    -------
+    bool
+        False also when ``value`` cannot be represented in ``dist`` at all.
+    """
+    try:
+        return bool(dist._contains(dist.to_internal_repr(value)))
+    except (ValueError, TypeError):
+        return False

@@ -139,3 +139,15 @@ def test_public_calls_sknas_relies_on(sqlite_url):
     assert study.get_trials(deepcopy=False)[0].state == TrialState.FAIL
     with pytest.raises(RuntimeError):  # UpdateFinishedTrialError, caught as RuntimeError
         trial.set_user_attr("late", 1)
+
+
+def test_distribution_contains():
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    choices = CategoricalDistribution(["relu", 16, True])
+    assert compat.distribution_contains(choices, "relu")
+    assert compat.distribution_contains(choices, 16)
+    assert not compat.distribution_contains(choices, "gelu")  # not representable: False
+    assert compat.distribution_contains(FloatDistribution(0.1, 1.0, log=True), 0.5)
+    assert not compat.distribution_contains(FloatDistribution(0.1, 1.0), 2.0)
+    assert not compat.distribution_contains(IntDistribution(1, 3), 4)

@@ -44,7 +44,7 @@ from optuna.samplers import BaseSampler, RandomSampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.trial import FrozenTrial, TrialState
 
-from sknas._optuna_compat import cached_trials
+from sknas._optuna_compat import cached_trials, distribution_contains
 from sknas.spaces.encoding import (
     encode_params,
     mutate_params,
@@ -116,13 +116,6 @@ def floor_scores(scores: np.ndarray, floor: str | None = "median") -> np.ndarray
     return np.maximum(scores, np.median(scores))
 
 
-def _contains(dist: BaseDistribution, value: Any) -> bool:
-    try:
-        return bool(dist._contains(dist.to_internal_repr(value)))
-    except (ValueError, TypeError):
-        return False
-
-
 class Domain:
     """Sampling, mutation, encoding and identity of parameter sets.
 
@@ -152,7 +145,7 @@ class Domain:
     def valid(self, params: Mapping[str, Any]) -> bool:
         """Whether ``params`` sets every parameter inside its distribution."""
         return all(
-            name in params and _contains(dist, params[name])
+            name in params and distribution_contains(dist, params[name])
             for name, dist in self.distributions.items()
         )
 

@@ -10,6 +10,7 @@ import numpy as np
 from optuna.distributions import BaseDistribution
 from sklearn.base import BaseEstimator
 
+from sknas._optuna_compat import distribution_contains
 from sknas.spaces.encoding import (
     encode_params,
     mutate_params,
@@ -252,12 +253,7 @@ class SearchSpace(BaseEstimator):
             if name not in params:
                 raise ValueError(f"{type(self).__name__}: parameter {name!r} is missing.")
             value = params[name]
-            try:
-                dist.to_internal_repr(value)
-                ok = dist._contains(dist.to_internal_repr(value))
-            except (ValueError, TypeError):
-                ok = False
-            if not ok:
+            if not distribution_contains(dist, value):
                 raise ValueError(
                     f"{type(self).__name__}: parameter {name!r}={value!r} is outside {dist!r}."
                 )
