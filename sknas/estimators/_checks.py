@@ -132,7 +132,9 @@ def check_device_for_task(device: str, task: str) -> None:
         )
 
 
-def clamp_threads(n_threads: int | None, what: str = "n_threads") -> int | None:
+def clamp_threads(
+    n_threads: int | None, what: str = "n_threads", *, warn: bool = True
+) -> int | None:
     """Limit a thread count to the machine's cores, with a warning when it is cut.
 
     Parameters
@@ -141,6 +143,8 @@ def clamp_threads(n_threads: int | None, what: str = "n_threads") -> int | None:
         Requested threads (None: torch's own setting).
     what : str, default="n_threads"
         Name of the parameter, for the warning.
+    warn : bool, default=True
+        Warn when the count is cut (``fit`` warns once; later uses cut silently).
 
     Returns
     -------
@@ -148,6 +152,8 @@ def clamp_threads(n_threads: int | None, what: str = "n_threads") -> int | None:
     """
     cores = os.cpu_count() or 1
     if n_threads is not None and n_threads > cores:
+        if not warn:
+            return cores
         warnings.warn(
             f"{what}={n_threads} is more than the {cores} cores of this machine; using "
             f"{cores} (oversubscribed threads only slow training down).",

@@ -267,7 +267,7 @@ class BaseNAS(BaseEstimator):
     def _resolve_threads(self, space: SearchSpace) -> int | None:
         if self.n_threads == "auto":
             return space.preferred_threads
-        return clamp_threads(self.n_threads)  # type: ignore[arg-type]
+        return clamp_threads(self.n_threads, warn=False)  # type: ignore[arg-type]
 
     def _resolve_pruner(
         self, search_space: SearchSpace | None = None
@@ -529,8 +529,11 @@ class BaseNAS(BaseEstimator):
         """Refuse, before any training, settings that cannot work for this data.
 
         The scorer must score this task on the validation rows, and the search
-        space must build a network for this input (see :mod:`._checks`).
+        space must build a network for this input (see :mod:`._checks`). A
+        thread count above the cores is cut, with one warning here.
         """
+        if isinstance(self.n_threads, Integral):
+            clamp_threads(int(self.n_threads))
         scorer = check_scoring(self, scoring=self.scoring or self._default_scoring())
         check_scorer(scorer, self.scoring, self._task, X, y, splits[0][1])
         check_space_builds(space, X.shape[1], n_outputs, self.image_shape_)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -123,10 +124,14 @@ def test_a_device_that_is_not_here_is_refused(iris, trainings):
 
 def test_more_threads_than_cores_are_clamped_with_a_warning(iris):
     cores = os.cpu_count() or 1
-    with pytest.warns(UserWarning, match=f"n_threads={cores + 10000} is more than the {cores}"):
+    with pytest.warns(UserWarning, match=f"n_threads={cores + 10000} is more than the {cores}"
+                      ) as caught:
         model = NASClassifier(n_threads=cores + 10000, **TINY).fit(*iris)
-    with pytest.warns(UserWarning, match="more than the"):
+    assert sum("more than the" in str(w.message) for w in caught) == 1  # once per fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # predicting cuts silently
         assert model._resolve_threads(model.search_space_) == cores
+        model.predict(iris[0])
     assert clamp_threads(1) == 1 and clamp_threads(None) is None
 
 
