@@ -203,7 +203,7 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         "network": {
             "task": estimator._task,
             "dtype": str(dtype).replace("torch.", ""),
-            "n_inputs": int(_input_width(state["preprocessor_"], state["n_features_in_"])),
+            "n_inputs": int(_input_width(state["preprocessor_"])),
             "n_parameters": int(sum(t.numel() for t in weights.values())),
         },
         "best_score": _scalar(float(state["best_score_"])),
@@ -261,12 +261,9 @@ def _save_ensemble(state: dict[str, Any], members: dict[str, bytes]) -> dict[str
     return {"score": _scalar(float(ensemble.score)), "members": described}
 
 
-def _input_width(preprocessor: Any, n_features_in: int) -> int:
+def _input_width(preprocessor: Any) -> int:
     """Columns of the preprocessed matrix (what the network reads)."""
-    width = getattr(preprocessor, "n_features_out_", None)
-    if width is None:
-        width = len(preprocessor.get_feature_names_out())
-    return int(width)
+    return len(preprocessor.get_feature_names_out())
 
 
 # -- loading -------------------------------------------------------------------------
@@ -425,7 +422,7 @@ def _check_consistency(manifest: dict[str, Any], estimator_class: Any, preproces
     names = manifest["feature_names_in"]
     if names is not None and len(names) != n_features:
         raise ModelFileError(f"it names {len(names)} features for {n_features} features.")
-    if int(manifest["network"]["n_inputs"]) != _input_width(preprocessor, n_features):
+    if int(manifest["network"]["n_inputs"]) != _input_width(preprocessor):
         raise ModelFileError("its network's input width differs from its preprocessing's output.")
     image_shape = manifest["image_shape"]
     if image_shape is not None and int(np.prod(image_shape)) != n_features:
