@@ -235,8 +235,6 @@ class TrainingEvaluator:
         from skorch.helper import predefined_split
 
         from sknas.evaluation._loader import BatchSlicingLoader, ShuffleRNG
-        from sknas.evaluation._modules import StandardizedModule, StandardizedMSELoss
-        from sknas.evaluation._nets import SkorchClassifier, SkorchRegressor
         from sknas.evaluation.callbacks import (
             CandidateTimeout,
             DivergenceGuard,
@@ -247,27 +245,13 @@ class TrainingEvaluator:
 
         config = self.training_config(arch)
         n_features = X_train.shape[1]
-        x_mean, x_scale = _moments(X_train)
         inner = self.search_space.build_module(arch, n_features, self.n_outputs)
         check_parameter_count(inner, self.max_parameters)
-        # verbose=0: skorch's PrintLog would still format a table every epoch.
-        kwargs: dict[str, Any] = {"callbacks__print_log": None}
-        if self.task == "classification":
-            net_class: Any = SkorchClassifier
-            module = StandardizedModule(inner, n_features, self.n_outputs, x_mean, x_scale)
-            kwargs["criterion"] = _cross_entropy()
-            kwargs["classes"] = list(range(self.n_outputs))
-            # skorch's default ``valid_acc`` would score the validation data a second
-            # time every epoch; ``valid_score`` below already does.
-            kwargs["callbacks__valid_acc"] = None
-        else:
-            net_class = SkorchRegressor
-            y_mean, y_scale = _moments(y_train)
-            module = StandardizedModule(
-                inner, n_features, self.n_outputs, x_mean, x_scale, y_mean, y_scale
-            )
-            kwargs["criterion"] = StandardizedMSELoss
-            kwargs["criterion__scale"] = y_scale
+        y_moments = None if self.task == "classification" else _moments(y_train)
+        module = self._standardized(inner, n_features, _moments(X_train), y_moments)
+        net_class, kwargs = self._net_class_and_kwargs(
+            None if y_moments is None else y_moments[1]
+        )
         optimizer, optimizer_kwargs = _optimizer_class(config["optimizer"])
         for name, value in optimizer_kwargs.items():
             kwargs[f"optimizer__{name}"] = value
@@ -318,6 +302,41 @@ class TrainingEvaluator:
             **kwargs,
         )
 
+    def _standardized(
+        self, inner: Any, n_features: int, x_moments: Any = (None, None), y_moments: Any = None
+    ) -> Any:
+        """``inner`` inside the input scaling and, for regression, the target scaling.
+
+        Statistics left out are neutral (mean 0, scale 1): loading a fitted
+        ``state_dict`` sets them.
+        """
+        from sknas.evaluation._modules import StandardizedModule
+
+        if self.task == "classification":
+            return StandardizedModule(inner, n_features, self.n_outputs, *x_moments)
+        if y_moments is None:
+            y_moments = np.zeros(self.n_outputs), np.ones(self.n_outputs)
+        return StandardizedModule(inner, n_features, self.n_outputs, *x_moments, *y_moments)
+
+    def _net_class_and_kwargs(self, y_scale: Any = None) -> tuple[Any, dict[str, Any]]:
+        """The skorch class of the task and its criterion settings."""
+        from sknas.evaluation._modules import StandardizedMSELoss
+        from sknas.evaluation._nets import SkorchClassifier, SkorchRegressor
+
+        # verbose=0: skorch's PrintLog would still format a table every epoch.
+        kwargs: dict[str, Any] = {"callbacks__print_log": None}
+        if self.task == "classification":
+            kwargs["criterion"] = _cross_entropy()
+            kwargs["classes"] = list(range(self.n_outputs))
+            # skorch's default ``valid_acc`` would score the validation data a second
+            # time every epoch; ``valid_score`` already does.
+            kwargs["callbacks__valid_acc"] = None
+            return SkorchClassifier, kwargs
+        kwargs["criterion"] = StandardizedMSELoss
+        if y_scale is not None:
+            kwargs["criterion__scale"] = y_scale
+        return SkorchRegressor, kwargs
+
     def inference_module(self, arch: Architecture, n_features: int) -> Any:
         """The module :meth:`build_net` trains, with neutral scaling statistics.
 
@@ -336,13 +355,8 @@ class TrainingEvaluator:
         -------
         torch.nn.Module
         """
-        from sknas.evaluation._modules import StandardizedModule
-
         inner = self.search_space.build_module(arch, n_features, self.n_outputs)
-        if self.task == "classification":
-            return StandardizedModule(inner, n_features, self.n_outputs)
-        neutral = np.zeros(self.n_outputs), np.ones(self.n_outputs)
-        return StandardizedModule(inner, n_features, self.n_outputs, None, None, *neutral)
+        return self._standardized(inner, n_features)
 
     def inference_net(self, module: Any) -> Any:
         """An initialised skorch net around ``module`` (from :meth:`inference_module`), on the CPU.
@@ -359,15 +373,8 @@ class TrainingEvaluator:
             predicts with ``module``.
         """
         from sknas.evaluation._loader import BatchSlicingLoader
-        from sknas.evaluation._modules import StandardizedMSELoss
-        from sknas.evaluation._nets import SkorchClassifier, SkorchRegressor
 
-        kwargs: dict[str, Any] = {"callbacks__print_log": None}
-        if self.task == "classification":
-            net_class: Any = SkorchClassifier
-            kwargs.update(criterion=_cross_entropy(), classes=list(range(self.n_outputs)))
-        else:
-            net_class, kwargs["criterion"] = SkorchRegressor, StandardizedMSELoss
+        net_class, kwargs = self._net_class_and_kwargs()
         net = net_class(
             module=module, train_split=None, iterator_valid=BatchSlicingLoader,
             iterator_valid__batch_size=1024, device="cpu", verbose=0, **kwargs,
