@@ -13,7 +13,6 @@ from pathlib import Path
 from sknas.benchmarks import NB201Benchmark, run_benchmark
 
 
-
 def main(path: str | Path | None = None) -> None:
     bench = NB201Benchmark.bundled() if path is None else NB201Benchmark.from_csv(path)
     print(bench)
