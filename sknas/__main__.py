@@ -1,9 +1,15 @@
-"""Command line: ``sknas worker`` joins a running search from any machine.
+"""Command line: ``sknas fit``, ``predict`` and ``info``; ``sknas worker`` joins a search.
 
 Usage::
 
+    sknas fit train.csv --target label --n-trials 20 --out model.sknas
+    sknas predict model.sknas new.csv --out predictions.csv
+    sknas info model.sknas
     sknas worker --storage postgresql://user:pw@host/db --study NAME
     python -m sknas worker --storage sqlite:///search.db --study NAME
+
+User errors of ``fit``, ``predict`` and ``info`` (a missing column, an unreadable
+file, a wrong task) print one line on stderr and exit with status 2.
 """
 
 from __future__ import annotations
@@ -101,7 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--heartbeat-interval", type=int, default=HEARTBEAT_INTERVAL)
     worker.add_argument("--grace-period", type=int, default=GRACE_PERIOD)
+    from sknas._cli_model import add_model_commands
+
+    add_model_commands(commands)
     return parser
+
+
+def _model_command(args: argparse.Namespace) -> int:
+    from sknas._cli_data import CommandError
+    from sknas._cli_model import run_fit, run_info, run_predict
+
+    run = {"fit": run_fit, "predict": run_predict, "info": run_info}[args.command]
+    try:
+        return run(args)
+    except CommandError as exc:
+        print(f"sknas {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "worker":
         return _worker(args)
+    if args.command in ("fit", "predict", "info"):
+        return _model_command(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

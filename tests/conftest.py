@@ -37,3 +37,17 @@ def nb201_benchmark(nb201_csv):
     from sknas.benchmarks import NB201Benchmark
 
     return NB201Benchmark.from_csv(nb201_csv)
+
+
+@pytest.fixture(scope="session")
+def tiny_search():
+    """A NASClassifier fitted on 300 digits with a tiny budget (4 trials, 3 epochs)."""
+    from sklearn.datasets import load_digits
+
+    from sknas import NASClassifier
+
+    X, y = load_digits(return_X_y=True)
+    clf = NASClassifier(
+        search_space="mlp", n_trials=4, max_epochs=3, random_state=0, n_threads=1
+    )
+    return clf.fit(X[:300], y[:300])

@@ -1,7 +1,7 @@
 """Tabular NAS benchmarks: query results instead of training, and run strategies on them.
 
 >>> from sknas.benchmarks import NB201Benchmark, run_benchmark
->>> bench = NB201Benchmark.from_csv("nb201_cifar10.csv")  # doctest: +SKIP
+>>> bench = NB201Benchmark.bundled()  # the CIFAR-10 table shipped with sknas
 >>> run_benchmark(bench, "tpe", n_trials=150, seeds=10).mean_se([150])  # doctest: +SKIP
 """
 

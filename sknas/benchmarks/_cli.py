@@ -2,10 +2,11 @@
 
 Example::
 
-    python -m sknas.benchmarks nb201 --data ../shared/data/nb201/nb201_cifar10.csv \\
+    python -m sknas.benchmarks nb201 \\
         --strategies random tpe evolution:30 --seeds 100 --trials 150 --jobs 2 --plot out.png
 
-A strategy written ``name:N`` runs on ``N`` seeds instead of ``--seeds``.
+A strategy written ``name:N`` runs on ``N`` seeds instead of ``--seeds``. Without
+``--data`` the NAS-Bench-201 CIFAR-10 table bundled with sknas is used.
 """
 
 from __future__ import annotations
@@ -46,8 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         "reported metric (mean ± standard error over seeds).",
     )
     sub = parser.add_subparsers(dest="benchmark", required=True)
-    nb201 = sub.add_parser("nb201", help="NAS-Bench-201 from a CSV file")
-    nb201.add_argument("--data", required=True, help="path of nb201_<dataset>.csv")
+    nb201 = sub.add_parser("nb201", help="NAS-Bench-201 (bundled CIFAR-10 table or a CSV file)")
+    nb201.add_argument(
+        "--data", default=None,
+        help="path of nb201_<dataset>.csv (default: the bundled CIFAR-10 table)",
+    )
     nb201.add_argument("--dataset", default="cifar10", help="column prefix (default cifar10)")
     nb201.add_argument(
         "--strategies", nargs="+", default=["random", "tpe"],

@@ -745,6 +745,26 @@ class BaseNAS(BaseEstimator):
                 delattr(self, name)
         return self
 
+    def leaderboard(self, *, include_failed: bool = True) -> Any:
+        """The candidates of the search as a pandas DataFrame, best first.
+
+        Parameters
+        ----------
+        include_failed : bool, default=True
+            Keep pruned and failed candidates (they rank last).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per candidate, indexed by trial number: ``rank``,
+            ``score``, ``score_std``, ``n_parameters``, ``fit_time``,
+            ``epochs``, ``state``, ``architecture`` (readable) and
+            ``fail_reason``.
+        """
+        from sknas.estimators._leaderboard import leaderboard
+
+        return leaderboard(self, include_failed=include_failed)
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted model to ``path``: weights plus a JSON description.
 
