@@ -3,5 +3,7 @@
 from sknas.spaces.base import Architecture, SearchSpace
 from sknas.spaces.mlp import MLPSpace
 from sknas.spaces.nb201 import NB201Space
+from sknas.spaces.darts import DARTSSpace
+from sknas.spaces.recurrent import RecurrentCellSpace
 
-__all__ = ["Architecture", "SearchSpace", "MLPSpace", "NB201Space"]
+__all__ = ["Architecture", "SearchSpace", "MLPSpace", "NB201Space", "DARTSSpace", "RecurrentCellSpace"]
