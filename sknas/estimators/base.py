@@ -400,7 +400,7 @@ class BaseNAS(BaseEstimator):
         if hasattr(X, "toarray"):
             X = X.toarray()
         X = np.asarray(X, dtype=np.float64)
-        timesteps, n_channels = self.sequence_shape_
+        timesteps, n_channels = tuple(self.sequence_shape_ or (len(X[0]), 1))
         check_sequences(X.reshape(len(X), timesteps, n_channels), fit=reset)
         if reset:
             self.preprocessor_ = SequenceScaler(timesteps, n_channels).fit(X)

@@ -111,7 +111,8 @@ class SearchSpace(BaseEstimator):
     know better: :meth:`isomorphism_key` (architectures that compute the same
     function), :meth:`all_architectures` (enumerating a small, finite space),
     :meth:`training_config` (training choices that are part of the
-    architecture) and :meth:`for_refit` (a larger network for the refit). :class:`sknas.testing.SearchSpaceConformance` checks them.
+    architecture) and :meth:`for_refit` (a larger network for the refit).
+    :class:`sknas.testing.SearchSpaceConformance` checks them.
 
     Search spaces are configurable objects (``get_params`` / ``set_params``),
     so an estimator's ``search_space__<param>`` can be tuned by ``GridSearchCV``.

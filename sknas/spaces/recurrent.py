@@ -197,7 +197,7 @@ class RecurrentCellSpace(SearchSpace):
 
     @classmethod
     def cell(cls, name: str) -> Architecture:
-        """A known member of the default space: ``"gru"``, ``"lstm"``, ``"darts_v1"``, ``"darts_v2"``.
+        """A known member of the default space: ``gru``, ``lstm``, ``darts_v1``, ``darts_v2``.
 
         Parameters
         ----------

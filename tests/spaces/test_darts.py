@@ -62,7 +62,8 @@ def test_genotypes_outside_the_space_are_refused():
     with pytest.raises(ValueError, match="concatenates every intermediate node"):
         space.from_genotype(v2._replace(reduce_concat=[4, 5]))
     with pytest.raises(ValueError, match="normal_3_0_input"):
-        space.from_genotype(v2._replace(normal=[*v2.normal[:2], ("sep_conv_3x3", 3), *v2.normal[3:]]))
+        bad = [*v2.normal[:2], ("sep_conv_3x3", 3), *v2.normal[3:]]
+        space.from_genotype(v2._replace(normal=bad))
     with pytest.raises(ValueError, match="op"):
         DARTSSpace(ops=("sep_conv_3x3", "max_pool_3x3")).from_genotype(v2)
     with pytest.raises(ValueError, match="not a genotype"):
