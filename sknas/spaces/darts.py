@@ -173,7 +173,12 @@ class DARTSSpace(SearchSpace):
 
     # -- structure -----------------------------------------------------------------
     def distributions(self) -> dict[str, BaseDistribution]:
-        """Per cell, node and input: a categorical input and a categorical operation."""
+        """Per cell, node and input: a categorical input and a categorical operation.
+
+        Returns
+        -------
+        dict of str to CategoricalDistribution
+        """
         ops = self._ops()
         result: dict[str, BaseDistribution] = {}
         for cell, node, k in self._slots():
@@ -305,7 +310,12 @@ class DARTSSpace(SearchSpace):
         return cls().from_genotype(PUBLISHED_CELLS[name])
 
     def initial_params(self) -> list[dict[str, Any]]:
-        """DARTS V2's cells first, when this space holds them."""
+        """DARTS V2's cells first, when this space holds them.
+
+        Returns
+        -------
+        list of dict
+        """
         try:
             return [self.to_params(self.from_genotype(PUBLISHED_CELLS["darts_v2"]))]
         except ValueError:

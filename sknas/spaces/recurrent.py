@@ -116,7 +116,12 @@ class RecurrentCellSpace(SearchSpace):
 
     # -- structure -----------------------------------------------------------------
     def distributions(self) -> dict[str, BaseDistribution]:
-        """``cell_type``, then an input and an activation per node."""
+        """``cell_type``, then an input and an activation per node.
+
+        Returns
+        -------
+        dict of str to CategoricalDistribution
+        """
         activations = self._choices("activations", RECURRENT_ACTIVATIONS)
         result: dict[str, BaseDistribution] = {
             "cell_type": CategoricalDistribution(self._choices("cell_types", CELL_TYPES))
@@ -222,7 +227,12 @@ class RecurrentCellSpace(SearchSpace):
         )
 
     def initial_params(self) -> list[dict[str, Any]]:
-        """DARTS V2's recurrent cell first, when this space holds it."""
+        """DARTS V2's recurrent cell first, when this space holds it.
+
+        Returns
+        -------
+        list of dict
+        """
         try:
             return [self.to_params(self.from_genotype(PUBLISHED_RECURRENT["darts_v2"]))]
         except ValueError:
