@@ -27,13 +27,13 @@ __all__ = [
 
 #: What the estimators accept as ``X``, in the words of their error messages.
 ACCEPTED_SHAPES = (
-    "2-D tables (n_samples, n_features) and 4-D image batches "
-    "(n_samples, channels, height, width)"
+    "2-D tables (n_samples, n_features), 3-D sequences (n_samples, timesteps, features) "
+    "and 4-D image batches (n_samples, channels, height, width)"
 )
 
 
 def check_input_ndim(X: Any) -> None:
-    """Refuse arrays that are neither tables nor image batches.
+    """Refuse arrays that are neither tables, sequences nor image batches.
 
     Parameters
     ----------
@@ -44,22 +44,13 @@ def check_input_ndim(X: Any) -> None:
     Raises
     ------
     ValueError
-        For 3-D input (reserved for sequences ``(n_samples, timesteps,
-        features)``) and for more than 4 dimensions.
+        For more than 4 dimensions.
     """
     ndim = getattr(X, "ndim", None)
-    if ndim is None or ndim in (1, 2, 4):
+    if ndim is None or ndim in (1, 2, 3, 4):
         return  # 1-D is refused by scikit-learn's own message
     shape = tuple(int(v) for v in X.shape)
-    hint = ""
-    if ndim == 3:
-        hint = (
-            " For single-channel images add the channel axis (X[:, None] has shape "
-            f"{(shape[0], 1, *shape[1:])}); for a table flatten the rows "
-            "(X.reshape(len(X), -1)). 3-D input is reserved for sequences "
-            "(n_samples, timesteps, features)."
-        )
-    raise ValueError(f"X has {ndim} dimensions {shape}; sknas accepts {ACCEPTED_SHAPES}.{hint}")
+    raise ValueError(f"X has {ndim} dimensions {shape}; sknas accepts {ACCEPTED_SHAPES}.")
 
 
 def resolve_device(device: str) -> str:
@@ -241,7 +232,8 @@ def check_space_builds(
     n_outputs : int
         Classes or targets.
     image_shape : tuple of int, optional
-        ``(channels, height, width)`` of image input; None for tables.
+        Shape of one sample of image or sequence input; None for tables
+        (for the message).
 
     Raises
     ------

@@ -10,7 +10,7 @@ holds three members:
     defaults), the search space (registered name, or class path for a custom
     space, and its ``get_params()``), the best architecture, the data's
     description (``n_features_in_``, ``feature_names_in_``, ``classes_``,
-    ``n_outputs_``, image shape), the network's task, dtype, input width and
+    ``n_outputs_``, image or sequence shape), the network's task, dtype, input width and
     parameter count, the search's results (``best_score_``, ``best_index_``,
     ``cv_results_``) and SHA-256 digests of every member.
 ``weights.pt``
@@ -199,6 +199,7 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         "classes": None if classes is None else _encode_array(classes),
         "n_outputs": int(state["n_outputs_"]),
         "image_shape": None if image_shape is None else [int(v) for v in image_shape],
+        "sequence_shape": _shape_list(state.get("sequence_shape_")),
         "y_was_1d": bool(state.get("_y_was_1d", True)),
         "network": {
             "task": estimator._task,
@@ -218,6 +219,10 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
     }
     manifest["ensemble"] = _save_ensemble(state, members)
     return write_model_file(path, manifest, members)
+
+
+def _shape_list(shape: Any) -> list[int] | None:
+    return None if shape is None else [int(v) for v in shape]
 
 
 def _weights_bytes(weights: dict[str, Any]) -> bytes:
@@ -424,9 +429,10 @@ def _check_consistency(manifest: dict[str, Any], estimator_class: Any, preproces
         raise ModelFileError(f"it names {len(names)} features for {n_features} features.")
     if int(manifest["network"]["n_inputs"]) != _input_width(preprocessor):
         raise ModelFileError("its network's input width differs from its preprocessing's output.")
-    image_shape = manifest["image_shape"]
-    if image_shape is not None and int(np.prod(image_shape)) != n_features:
-        raise ModelFileError(f"its image shape {image_shape} does not hold {n_features} values.")
+    for kind in ("image", "sequence"):
+        shape = manifest.get(f"{kind}_shape")
+        if shape is not None and int(np.prod(shape)) != n_features:
+            raise ModelFileError(f"its {kind} shape {shape} does not hold {n_features} values.")
     n_outputs = int(manifest["n_outputs"])
     if task == "classification":
         if classes is None or len(classes) != n_outputs or len(classes) < 2:
@@ -504,6 +510,8 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
             "image_shape_": None if image_shape is None else tuple(int(v) for v in image_shape),
             "device_": "cpu",
         }
+        if manifest.get("sequence_shape") is not None:
+            state["sequence_shape_"] = tuple(int(v) for v in manifest["sequence_shape"])
         if manifest["feature_names_in"] is not None:
             state["feature_names_in_"] = np.asarray(manifest["feature_names_in"], dtype=object)
         if classes is not None:

@@ -222,46 +222,63 @@ class BaseNAS(BaseEstimator):
         """Refuse targets that scikit-learn's checks would misreport (before they run)."""
 
     # -- resolution of "auto" values -------------------------------------------------
-    def _resolve_search_space(self, image_shape: tuple[int, ...] | None = None) -> SearchSpace:
-        """The search space to use; ``"auto"`` is an MLP space, or a cell space for images.
+    def _resolve_search_space(
+        self,
+        image_shape: tuple[int, ...] | None = None,
+        sequence_shape: tuple[int, ...] | None = None,
+    ) -> SearchSpace:
+        """The search space to use; ``"auto"`` follows the shape of the input.
 
         For image input (``image_shape`` known) ``"auto"`` is a compact
-        NAS-Bench-201 space (two cells per stage), and a space with an unset
-        ``image_shape`` parameter receives the data's shape.
+        NAS-Bench-201 space (two cells per stage), for sequences
+        (``sequence_shape`` known) a recurrent-cell space, else an MLP space.
+        A space with an unset ``image_shape`` (``sequence_shape``) parameter
+        receives the data's shape.
         """
         if isinstance(self.search_space, SearchSpace):
             space = clone(self.search_space)
         elif self.search_space == "auto" and image_shape is not None:
             space = make_search_space("nb201").set_params(cells_per_stage=2)
+        elif self.search_space == "auto" and sequence_shape is not None:
+            space = make_search_space("recurrent")
         else:
             name = "mlp" if self.search_space == "auto" else self.search_space
             space = make_search_space(name)
         params = space.get_params(deep=False)
-        if image_shape is not None and "image_shape" in params and params["image_shape"] is None:
-            space.set_params(image_shape=tuple(image_shape))
+        for name, shape in (("image_shape", image_shape), ("sequence_shape", sequence_shape)):
+            if shape is not None and name in params and params[name] is None:
+                space.set_params(**{name: tuple(shape)})
         return space
 
     def _flatten_images(self, X: Any, *, reset: bool) -> Any:
-        """Turn a batch of images ``(n, C, H, W)`` into rows.
+        """Turn a batch of images ``(n, C, H, W)`` or sequences ``(n, T, F)`` into rows.
 
-        The image shape is remembered in ``image_shape_`` (None for tabular
-        input) and checked at prediction time; flat rows pass through. Input
-        of any other dimension is refused (see :func:`check_input_ndim`).
+        The shape of one image is remembered in ``image_shape_``, that of one
+        sequence in ``sequence_shape_`` (each None otherwise), and checked at
+        prediction time; flat rows pass through. Input of any other dimension
+        is refused (see :func:`check_input_ndim`).
         """
         check_input_ndim(X)
-        if getattr(X, "ndim", None) != 4:
-            if reset:
-                self.image_shape_ = None
+        ndim = getattr(X, "ndim", None)
+        shape = tuple(int(v) for v in X.shape[1:]) if ndim in (3, 4) else None
+        if reset:
+            self.image_shape_ = shape if ndim == 4 else None
+            self.sequence_shape_ = shape if ndim == 3 else None
+        elif ndim in (3, 4):
+            fitted = getattr(self, "image_shape_" if ndim == 4 else "sequence_shape_", None)
+            if shape != fitted:
+                kind = "images" if ndim == 4 else "sequences"
+                axes = "(channels, height, width)" if ndim == 4 else "(timesteps, features)"
+                hint = "" if ndim == 4 or fitted is None else (
+                    " Pad shorter sequences with NaN at their end to the fitted length."
+                )
+                raise ValueError(
+                    f"X holds {kind} of shape {shape} {axes}, but {type(self).__name__} "
+                    f"was fitted on {fitted}.{hint}"
+                )
+        if shape is None:
             return X
         X = np.asarray(X)
-        shape = tuple(int(v) for v in X.shape[1:])
-        if reset:
-            self.image_shape_ = shape
-        elif getattr(self, "image_shape_", None) != shape:
-            raise ValueError(
-                f"X holds images of shape {shape} (channels, height, width), but "
-                f"{type(self).__name__} was fitted on {getattr(self, 'image_shape_', None)}."
-            )
         return X.reshape(len(X), -1)
 
     def _resolve_threads(self, space: SearchSpace) -> int | None:
@@ -342,6 +359,9 @@ class BaseNAS(BaseEstimator):
         otherwise the one fitted in ``fit`` is applied. See
         :mod:`sknas.utils.preprocessing`.
         """
+        if getattr(self, "sequence_shape_", None) is not None:
+            X_checked, _ = validate_table(self, X, reset=reset)
+            return self._scale_sequences(X_checked, reset=reset)
         if reset:
             X_checked, _ = validate_table(self, X, reset=True)
             self.preprocessor_, X32 = fit_transform_table(X_checked, self.missing_values)
@@ -363,8 +383,28 @@ class BaseNAS(BaseEstimator):
             multi_output=self._task == "regression",
         )
         y_encoded, n_outputs = self._validate_targets(y_raw)
+        if getattr(self, "sequence_shape_", None) is not None:
+            return self._scale_sequences(X_checked, reset=True), y_encoded, n_outputs
         self.preprocessor_, X32 = fit_transform_table(X_checked, self.missing_values)
         return X32, y_encoded, n_outputs
+
+    def _scale_sequences(self, X: np.ndarray, *, reset: bool) -> np.ndarray:
+        """Check flattened sequences and standardise each feature (fitted when ``reset``).
+
+        NaN is read as padding at the end of shorter sequences, and kept; see
+        :mod:`sknas.utils.sequences`. ``preprocessor_`` is a
+        :class:`~sknas.utils.sequences.SequenceScaler`.
+        """
+        from sknas.utils.sequences import SequenceScaler, check_sequences
+
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        X = np.asarray(X, dtype=np.float64)
+        timesteps, n_channels = tuple(self.sequence_shape_ or (len(X[0]), 1))
+        check_sequences(X.reshape(len(X), timesteps, n_channels), fit=reset)
+        if reset:
+            self.preprocessor_ = SequenceScaler(timesteps, n_channels).fit(X)
+        return self.preprocessor_.transform(X)
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
@@ -377,8 +417,11 @@ class BaseNAS(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs.
+        X : array-like of shape (n_samples, n_features), (n_samples, timesteps, features) \
+                or (n_samples, channels, height, width)
+            Training inputs: a table, sequences or images (see the user guide's
+            "Input shapes"). In sequences, NaN timesteps at the end of a
+            sequence are padding (variable-length sequences).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
 
@@ -404,7 +447,7 @@ class BaseNAS(BaseEstimator):
         X = self._flatten_images(X, reset=True)
         X32, y_encoded, n_outputs = self._validate_fit_data(X, y)
 
-        space = self._resolve_search_space(self.image_shape_)
+        space = self._resolve_search_space(self.image_shape_, self.sequence_shape_)
         device = resolve_device(self.device)
         check_device_for_task(device, self._task)
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
@@ -536,7 +579,9 @@ class BaseNAS(BaseEstimator):
             clamp_threads(int(self.n_threads))
         scorer = check_scoring(self, scoring=self.scoring or self._default_scoring())
         check_scorer(scorer, self.scoring, self._task, X, y, splits[0][1])
-        check_space_builds(space, X.shape[1], n_outputs, self.image_shape_)
+        check_space_builds(
+            space, X.shape[1], n_outputs, self.image_shape_ or self.sequence_shape_
+        )
 
     def _make_evaluator(
         self,
@@ -697,7 +742,7 @@ class BaseNAS(BaseEstimator):
     #: Fitted attributes that depend on the data or the settings.
     _OPTIONAL_STATE: tuple[str, ...] = (
         "best_estimator_", "refit_time_", "feature_names_in_", "study_", "ensemble_",
-        "ensemble_estimators_",
+        "ensemble_estimators_", "sequence_shape_",
     )
 
     def _get_fitted_state(self) -> dict[str, Any]:

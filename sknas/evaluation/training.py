@@ -198,6 +198,7 @@ class TrainingEvaluator:
         valid: tuple[np.ndarray, np.ndarray] | None = None,
         trial: Any = None,
         deadline: float | None = None,
+        final: bool = False,
     ) -> Any:
         """Build (not fit) the skorch net of ``arch`` for the given training data.
 
@@ -224,6 +225,9 @@ class TrainingEvaluator:
             Trial to which every epoch's validation score is reported.
         deadline : float, optional
             ``time.perf_counter()`` value after which training stops.
+        final : bool, default=False
+            Build the refit network (the space's ``for_refit()`` network; the
+            ``max_parameters`` limit of candidates does not apply).
 
         Returns
         -------
@@ -245,8 +249,10 @@ class TrainingEvaluator:
 
         config = self.training_config(arch)
         n_features = X_train.shape[1]
-        inner = self.search_space.build_module(arch, n_features, self.n_outputs)
-        check_parameter_count(inner, self.max_parameters)
+        space = self.search_space.for_refit() if final else self.search_space
+        inner = space.build_module(arch, n_features, self.n_outputs)
+        if not final:
+            check_parameter_count(inner, self.max_parameters)
         y_moments = None if self.task == "classification" else _moments(y_train)
         module = self._standardized(inner, n_features, _moments(X_train), y_moments)
         net_class, kwargs = self._net_class_and_kwargs(
@@ -338,10 +344,10 @@ class TrainingEvaluator:
         return SkorchRegressor, kwargs
 
     def inference_module(self, arch: Architecture, n_features: int) -> Any:
-        """The module :meth:`build_net` trains, with neutral scaling statistics.
+        """The refit module (:meth:`fit_final`'s), with neutral scaling statistics.
 
-        The space's network inside the input and target scaling; loading a
-        fitted ``state_dict`` sets the statistics. Built under
+        The network of the space's ``for_refit()`` inside the input and target
+        scaling; loading a fitted ``state_dict`` sets the statistics. Built under
         ``torch.device("meta")`` it has every shape and no memory.
 
         Parameters
@@ -355,7 +361,7 @@ class TrainingEvaluator:
         -------
         torch.nn.Module
         """
-        inner = self.search_space.build_module(arch, n_features, self.n_outputs)
+        inner = self.search_space.for_refit().build_module(arch, n_features, self.n_outputs)
         return self._standardized(inner, n_features)
 
     def inference_net(self, module: Any) -> Any:
@@ -589,7 +595,9 @@ class TrainingEvaluator:
         from sknas.utils.memory import release_on_oom
 
         with release_on_oom(self.device, "refitting the best candidate"), self._seeded(seed):
-            net = self.build_net(arch, X, y, seed=seed, max_epochs=max(1, int(n_epochs)))
+            net = self.build_net(
+                arch, X, y, seed=seed, max_epochs=max(1, int(n_epochs)), final=True
+            )
             net.fit(X, y)
         if str(self.device) == "cpu":
             # Predict in double precision: float32 matrix products round differently
