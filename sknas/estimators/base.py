@@ -504,8 +504,8 @@ class BaseNAS(BaseEstimator):
         """Refit the chosen candidate (and, with ``ensemble_size > 1``, the ensemble's members).
 
         Each network is trained on all the data (weighted by ``sample_weight``)
-        for its own median best epoch, with its trial's seed. The first Ctrl-C lets the refit finish; a second
-        one abandons it (and nothing of it is kept).
+        for its own median best epoch, with its trial's seed. The first Ctrl-C
+        lets the refit finish; a second one abandons it (and nothing of it is kept).
         """
         from sknas.estimators._ensemble import Ensemble, select_ensemble
 

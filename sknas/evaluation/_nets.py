@@ -32,7 +32,13 @@ from skorch import NeuralNetClassifier, NeuralNetRegressor
 
 from sknas.evaluation.callbacks import StopTraining
 
-__all__ = ["INPUT_KEY", "SAMPLE_WEIGHT_KEY", "SkorchClassifier", "SkorchRegressor", "weighted_input"]
+__all__ = [
+    "INPUT_KEY",
+    "SAMPLE_WEIGHT_KEY",
+    "SkorchClassifier",
+    "SkorchRegressor",
+    "weighted_input",
+]
 
 #: Keys of the dict that carries inputs with their sample weights.
 INPUT_KEY = "X"
