@@ -18,7 +18,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.validation import _check_sample_weight
 
-__all__ = ["accepts_sample_weight", "drop_unweighted_rows", "fit_weights"]
+__all__ = ["accepts_sample_weight", "drop_unweighted_rows", "fit_weights", "remap_splits"]
 
 
 def fit_weights(sample_weight: Any, X: Any, y: Any, class_weight: Any = None) -> np.ndarray | None:
@@ -77,7 +77,9 @@ def fit_weights(sample_weight: Any, X: Any, y: Any, class_weight: Any = None) ->
     return weights
 
 
-def drop_unweighted_rows(X: Any, y: Any, weights: np.ndarray) -> tuple[Any, Any, np.ndarray | None]:
+def drop_unweighted_rows(
+    X: Any, y: Any, weights: np.ndarray
+) -> tuple[Any, Any, np.ndarray | None, np.ndarray | None]:
     """Leave out the rows of weight 0; return None as the weights when all are equal.
 
     Parameters
@@ -94,6 +96,8 @@ def drop_unweighted_rows(X: Any, y: Any, weights: np.ndarray) -> tuple[Any, Any,
     X, y : the rows of positive weight
     weights : ndarray or None
         Their weights; None when they are all equal.
+    kept : ndarray or None
+        Indices of the rows kept (None: all).
 
     Raises
     ------
@@ -101,6 +105,7 @@ def drop_unweighted_rows(X: Any, y: Any, weights: np.ndarray) -> tuple[Any, Any,
         When fewer than two rows have a positive weight.
     """
     keep = weights > 0
+    rows = None
     if not keep.all():
         n_kept = int(keep.sum())
         if n_kept < 2:
@@ -111,8 +116,47 @@ def drop_unweighted_rows(X: Any, y: Any, weights: np.ndarray) -> tuple[Any, Any,
         rows = np.flatnonzero(keep)
         X, y, weights = _safe_indexing(X, rows), _safe_indexing(y, rows), weights[rows]
     if np.all(weights == weights[0]):
-        return X, y, None
-    return X, y, weights
+        return X, y, None, rows
+    return X, y, weights, rows
+
+
+def remap_splits(splits: list, kept: np.ndarray, n_rows: int) -> list:
+    """Splits given as indices of all rows, as indices of the ``kept`` rows.
+
+    Rows of weight 0 are left out of ``fit``'s data, so a ``cv`` given as
+    explicit index arrays is translated to the remaining rows.
+
+    Parameters
+    ----------
+    splits : list of (train, valid) index arrays
+        Into the rows ``fit`` received.
+    kept : ndarray of int
+        The rows kept, in order.
+    n_rows : int
+        How many rows ``fit`` received.
+
+    Returns
+    -------
+    list of (train, valid) index arrays
+
+    Raises
+    ------
+    ValueError
+        When a split has no training or no validation row of positive weight.
+    """
+    position = np.full(n_rows, -1, dtype=np.int64)
+    position[kept] = np.arange(len(kept))
+    remapped = []
+    for index, (train, valid) in enumerate(splits):
+        train, valid = position[np.asarray(train)], position[np.asarray(valid)]
+        train, valid = train[train >= 0], valid[valid >= 0]
+        if not len(train) or not len(valid):
+            raise ValueError(
+                f"cv split {index} has no {'training' if not len(train) else 'validation'} "
+                "row of positive sample_weight (rows of weight 0 are left out)."
+            )
+        remapped.append((train, valid))
+    return remapped
 
 
 def accepts_sample_weight(scorer: Any) -> bool:

@@ -28,7 +28,7 @@ from sklearn.model_selection import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from sknas import _interrupts
 from sknas._search import SearchOutcome
@@ -46,7 +46,7 @@ from sknas.estimators._results import FINISHED_STATES, build_cv_results
 from sknas.estimators._resume import check_or_record, study_record
 from sknas.estimators._storage import GRACE_PERIOD, describe_storage, resolve_storage
 from sknas.estimators._waiting import copy_to_memory, wait_for_running_trials
-from sknas.estimators._weights import drop_unweighted_rows, fit_weights
+from sknas.estimators._weights import drop_unweighted_rows, fit_weights, remap_splits
 from sknas.estimators._workers import run_with_workers
 from sknas.evaluation.pruners import PRUNER_NAMES, make_pruner
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
@@ -319,6 +319,12 @@ class BaseNAS(BaseEstimator):
         splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
         return list(splitter.split(X))
 
+    def _cv_is_index_list(self) -> bool:
+        """Whether ``cv`` lists its splits as row indices (not a count or a splitter)."""
+        return not (
+            self.cv is None or isinstance(self.cv, (str, Integral)) or hasattr(self.cv, "split")
+        )
+
     def _small_data_folds(
         self, X: np.ndarray, y: np.ndarray, seed: int
     ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -357,12 +363,13 @@ class BaseNAS(BaseEstimator):
 
     def _validate_fit_data(
         self, X: Any, y: Any, sample_weight: Any = None
-    ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None]:
+    ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None, np.ndarray | None]:
         """Check the training data.
 
-        Returns float32 ``X``, encoded ``y``, ``n_outputs`` and the rows'
-        weights (see :func:`sknas.estimators._weights.fit_weights`: rows of
-        weight 0 are dropped here, and equal weights become None).
+        Returns float32 ``X``, encoded ``y``, ``n_outputs``, the rows' weights
+        and the indices of the rows kept (None: all). Rows of weight 0 are
+        dropped here, and equal weights become None (see
+        :mod:`sknas.estimators._weights`).
         """
         self._check_raw_targets(y)
         X_checked, y_raw = validate_table(
@@ -376,11 +383,12 @@ class BaseNAS(BaseEstimator):
         weights = fit_weights(
             sample_weight, X_checked, y_raw, getattr(self, "class_weight", None)
         )
+        kept = None
         if weights is not None:
-            X_checked, y_raw, weights = drop_unweighted_rows(X_checked, y_raw, weights)
+            X_checked, y_raw, weights, kept = drop_unweighted_rows(X_checked, y_raw, weights)
         y_encoded, n_outputs = self._validate_targets(y_raw)
         self.preprocessor_, X32 = fit_transform_table(X_checked, self.missing_values)
-        return X32, y_encoded, n_outputs, weights
+        return X32, y_encoded, n_outputs, weights, kept
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
@@ -425,7 +433,8 @@ class BaseNAS(BaseEstimator):
     def _fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseNAS:
         self._validate_params()
         X = self._flatten_images(X, reset=True)
-        X32, y_encoded, n_outputs, weights = self._validate_fit_data(X, y, sample_weight)
+        n_rows = _num_samples(X)
+        X32, y_encoded, n_outputs, weights, kept = self._validate_fit_data(X, y, sample_weight)
 
         space = self._resolve_search_space(self.image_shape_)
         device = resolve_device(self.device)
@@ -433,6 +442,8 @@ class BaseNAS(BaseEstimator):
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         sampler_seed, split_seed, train_seed = (int(s) for s in seeds)
         splits = self._make_splits(X32, y_encoded, split_seed)
+        if kept is not None and self._cv_is_index_list():
+            splits = remap_splits(splits, kept, n_rows)
         self._check_settings(space, X32, y_encoded, n_outputs, splits, weights)
         job = SearchJob(
             estimator=clone(self),
