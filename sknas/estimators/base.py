@@ -32,6 +32,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from sknas import _interrupts
 from sknas._search import SearchOutcome
+from sknas.estimators._callbacks import check_trial_callbacks_allowed, split_callbacks
 from sknas.estimators._checks import (
     check_device_for_task,
     check_input_ndim,
@@ -432,6 +433,8 @@ class BaseNAS(BaseEstimator):
 
     def _fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseNAS:
         self._validate_params()
+        trial_callbacks, _ = split_callbacks(self.callbacks)
+        check_trial_callbacks_allowed(trial_callbacks, self._resolve_n_jobs())
         X = self._flatten_images(X, reset=True)
         n_rows = _num_samples(X)
         X32, y_encoded, n_outputs, weights, kept = self._validate_fit_data(X, y, sample_weight)
@@ -604,6 +607,7 @@ class BaseNAS(BaseEstimator):
             candidate_timeout=self.candidate_timeout,
             search_deadline=search_deadline,
             keep_predictions=self.ensemble_size > 1,
+            callbacks=split_callbacks(self.callbacks)[1],
         )
 
     def _resolve_n_jobs(self) -> int:
@@ -651,6 +655,7 @@ class BaseNAS(BaseEstimator):
             n_done = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
             progress = ProgressBar(self.n_trials, n_done) if self.verbose else None
             callbacks = [progress] if progress is not None else []
+            callbacks += split_callbacks(self.callbacks)[0]
             if n_jobs == 1:
                 outcome = job.run(study, callbacks=callbacks)
             else:

@@ -186,10 +186,3 @@ def test_weights_travel_with_a_published_job(data):
     with pytest.raises(ValueError, match="sample weights"):
         fetch_job(study)
 
-
-def test_weighted_search_with_worker_processes(data):
-    X, y = data
-    weights = np.arange(len(y)) % 3 + 1.0
-    clf = NASClassifier(**{**TINY, "n_trials": 3}, n_jobs=2).fit(X, y, sample_weight=weights)
-    assert clf.n_trials_ == 3
-    assert (clf.cv_results_["state"] == "COMPLETE").all()
