@@ -269,6 +269,23 @@ class BaseNAS(BaseEstimator):
             )
         return X.reshape(len(X), -1)
 
+    def _resolve_devices(self) -> list[str]:
+        """The resolved devices: ``device``, or each entry of a list of devices.
+
+        Every device is checked (see :func:`resolve_device`) and must run this
+        task (see :func:`check_device_for_task`).
+        """
+        given = self.device if isinstance(self.device, list) else [self.device]
+        if not given or not all(isinstance(d, str) for d in given):
+            raise ValueError(
+                "The 'device' parameter must be a torch device string or a non-empty list "
+                f"of them, e.g. ['cuda:0', 'cuda:1']. Got {self.device!r} instead."
+            )
+        devices = [resolve_device(d) for d in given]
+        for device in devices:
+            check_device_for_task(device, self._task)
+        return devices
+
     def _resolve_threads(self, space: SearchSpace) -> int | None:
         if self.n_threads == "auto":
             return space.preferred_threads
@@ -440,8 +457,8 @@ class BaseNAS(BaseEstimator):
         X32, y_encoded, n_outputs, weights, kept = self._validate_fit_data(X, y, sample_weight)
 
         space = self._resolve_search_space(self.image_shape_)
-        device = resolve_device(self.device)
-        check_device_for_task(device, self._task)
+        devices = self._resolve_devices()
+        device = devices[0]
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         sampler_seed, split_seed, train_seed = (int(s) for s in seeds)
         splits = self._make_splits(X32, y_encoded, split_seed)
@@ -697,7 +714,8 @@ class BaseNAS(BaseEstimator):
         threads = None
         if space.preferred_threads is None and self.n_threads == "auto":
             threads = max(1, (os.cpu_count() or 1) // n_jobs)
-        return run_with_workers(job, study, spec, n_jobs, threads, callbacks)
+        devices = self._resolve_devices() if isinstance(self.device, list) else None
+        return run_with_workers(job, study, spec, n_jobs, threads, callbacks, devices)
 
     def _raise_if_nothing_completed(self, trials: list) -> None:
         if any(t.state == TrialState.COMPLETE for t in trials):

@@ -67,10 +67,15 @@ def test_skorch_callback_runs_in_every_candidate_and_the_refit(data, tmp_path):
     assert reg.get_params()["callbacks"][0] is callback  # copies went into the nets
 
 
-def test_skorch_callbacks_travel_to_worker_processes_with_weights(data, tmp_path):
+def test_skorch_callbacks_and_weights_travel_to_workers_spread_over_devices(data, tmp_path):
     X, y = data
     path = tmp_path / "starts.txt"
-    clf = NASClassifier(n_trials=3, n_jobs=2, callbacks=[LogTrainingStart(str(path))], **TINY)
+    clf = NASClassifier(
+        n_trials=3,
+        n_jobs=2,
+        callbacks=[LogTrainingStart(str(path))],
+        **{**TINY, "device": ["cpu", "cpu"]},
+    )
     clf.fit(X, y, sample_weight=np.arange(len(y)) % 3 + 1.0)
     assert (clf.cv_results_["state"] == "COMPLETE").all()
     assert len(path.read_text().split()) >= clf.n_trials_ + 1
