@@ -79,6 +79,16 @@ def test_uniform_weights_change_nothing(data):
     np.testing.assert_array_equal(ones.predict_proba(X), none.predict_proba(X))
 
 
+def _plain_mlp(task, n_outputs, scoring, n_rows):
+    """The MLP space's first candidate (no dropout, no normalisation) and an evaluator."""
+    space = MLPSpace()
+    evaluator = TrainingEvaluator(
+        space, task=task, n_outputs=n_outputs, scorer=get_scorer(scoring),
+        splits=[(np.arange(n_rows), np.arange(n_rows))], max_epochs=5, patience=5,
+    )
+    return space.decode(space.initial_params()[0]), evaluator
+
+
 def test_integer_weights_train_as_repeated_rows_on_one_full_batch():
     """With one batch per epoch and no dropout, weight 2 is a duplicated row."""
     X, y = make_regression(n_samples=5, n_features=3, random_state=0)
@@ -86,12 +96,7 @@ def test_integer_weights_train_as_repeated_rows_on_one_full_batch():
     y = y.reshape(-1, 1)
     weights = np.array([2.0, 1.0, 3.0, 1.0, 1.0])
     rows = np.repeat(np.arange(5), weights.astype(int))  # 8 rows: still one batch
-    space = MLPSpace()
-    arch = space.decode(space.initial_params()[0])
-    evaluator = TrainingEvaluator(
-        space, task="regression", n_outputs=1, scorer=get_scorer("r2"),
-        splits=[(np.arange(5), np.arange(5))], max_epochs=5, patience=5,
-    )
+    arch, evaluator = _plain_mlp("regression", 1, "r2", 5)
     weighted = evaluator.fit_final(arch, X, y, n_epochs=5, seed=0, sample_weight=weights)
     repeated = evaluator.fit_final(arch, X[rows], y[rows], n_epochs=5, seed=0)
     np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-4, atol=1e-4)
@@ -103,12 +108,7 @@ def test_weighted_loss_of_a_batch_is_the_loss_of_repeated_rows():
     X = X.astype(np.float32)
     weights = np.array([1.0, 2.0, 1.0, 3.0, 1.0, 1.0])
     rows = np.repeat(np.arange(6), weights.astype(int))
-    space = MLPSpace()
-    arch = space.decode(space.initial_params()[0])
-    evaluator = TrainingEvaluator(
-        space, task="classification", n_outputs=2, scorer=get_scorer("accuracy"),
-        splits=[(np.arange(6), np.arange(6))], max_epochs=1, patience=1,
-    )
+    arch, evaluator = _plain_mlp("classification", 2, "accuracy", 6)
     net = evaluator.build_net(arch, X, y, seed=0, max_epochs=1, sample_weight=weights)
     net.initialize()
     import torch
