@@ -28,9 +28,17 @@ def _worker(args: argparse.Namespace) -> int:
     import skorch  # noqa: F401 - load the training stack before the search appears
     import torch
 
+    from sknas.estimators._checks import check_device_for_task, resolve_device
     from sknas.estimators._job import JobPayloadError, fetch_job
     from sknas.estimators._storage import spec_from_url
 
+    device = None
+    if args.device is not None:
+        try:
+            device = resolve_device(args.device)
+        except ValueError as exc:
+            print(f"sknas worker: --device: {exc}", file=sys.stderr)
+            return 1
     if args.n_threads is not None:
         torch.set_num_threads(args.n_threads)
     spec = spec_from_url(args.storage, args.heartbeat_interval, args.grace_period)
@@ -63,7 +71,16 @@ def _worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"sknas worker {os.getpid()}: joined study {args.study!r}", flush=True)
+    if device is not None:
+        try:
+            check_device_for_task(device, job.estimator._task)
+        except ValueError as exc:
+            print(f"sknas worker: --device: {exc}", file=sys.stderr)
+            return 1
+        job.device = device
+    print(
+        f"sknas worker {os.getpid()}: joined study {args.study!r} on {job.device}", flush=True
+    )
     outcome = job.run(study, worker_index=os.getpid())
     print(
         f"sknas worker {os.getpid()}: ran {outcome.n_run} trials in {outcome.elapsed:.1f} s"
@@ -95,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=60.0, help="seconds to wait for the search to appear"
     )
     worker.add_argument("--n-threads", type=int, default=None, help="torch threads")
+    worker.add_argument(
+        "--device",
+        default=None,
+        help=(
+            "torch device of this worker ('cpu', 'cuda:1', 'auto'); default: the device "
+            "of the process that started the search"
+        ),
+    )
     worker.add_argument(
         "--allow-space",
         action="append",

@@ -34,6 +34,8 @@ __all__ = [
     "set_trial_system_attr",
     "set_trial_user_attr",
     "distribution_contains",
+    "stoppable",
+    "stop_requested",
 ]
 
 #: Optuna major versions sknas is tested with: ``[low, high)``, as in ``pyproject.toml``.
@@ -135,3 +137,27 @@ def distribution_contains(dist: BaseDistribution, value: Any) -> bool:
         return bool(dist._contains(dist.to_internal_repr(value)))
     except (ValueError, TypeError):
         return False
+
+
+@contextmanager
+def stoppable(study: optuna.Study) -> Iterator[None]:
+    """Let code in the block call ``study.stop()``, as inside ``Study.optimize``.
+
+    Optuna allows ``Study.stop`` only in its own optimize loop (a thread-local
+    flag); sknas' search loop runs the trial callbacks in this block, and reads
+    the request with :func:`stop_requested`. Any earlier request is cleared
+    on entry.
+    """
+    local = study._thread_local
+    previous = local.in_optimize_loop
+    local.in_optimize_loop = True
+    study._stop_flag = False
+    try:
+        yield
+    finally:
+        local.in_optimize_loop = previous
+
+
+def stop_requested(study: optuna.Study) -> bool:
+    """Whether ``study.stop()`` was called (see :func:`stoppable`)."""
+    return bool(study._stop_flag)

@@ -151,3 +151,17 @@ def test_distribution_contains():
     assert compat.distribution_contains(FloatDistribution(0.1, 1.0, log=True), 0.5)
     assert not compat.distribution_contains(FloatDistribution(0.1, 1.0), 2.0)
     assert not compat.distribution_contains(IntDistribution(1, 3), 4)
+
+
+def test_stoppable_lets_a_callback_stop_the_study():
+    from sknas._optuna_compat import stop_requested, stoppable
+
+    study = optuna.create_study()
+    with pytest.raises(RuntimeError):
+        study.stop()  # outside an optimize loop, Optuna refuses
+    with stoppable(study):
+        assert not stop_requested(study)
+        study.stop()
+        assert stop_requested(study)
+    with pytest.raises(RuntimeError):
+        study.stop()

@@ -156,7 +156,13 @@ def clamp_threads(
 
 
 def check_scorer(
-    scorer: Any, scoring: Any, task: str, X: np.ndarray, y: np.ndarray, valid: np.ndarray
+    scorer: Any,
+    scoring: Any,
+    task: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    valid: np.ndarray,
+    sample_weight: np.ndarray | None = None,
 ) -> None:
     """Refuse a scorer that cannot score this task on this data.
 
@@ -179,20 +185,36 @@ def check_scorer(
         Encoded targets (class indices, or float targets).
     valid : ndarray of int
         Rows of the first validation split.
+    sample_weight : ndarray, optional
+        The rows' weights, which the scorer then receives as ``sample_weight``.
 
     Raises
     ------
     ValueError
-        When the scorer raises, or returns something that is not a number.
+        When the scorer raises, returns something that is not a number, or
+        takes no ``sample_weight`` although the rows are weighted.
     """
     from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    from sknas.estimators._weights import accepts_sample_weight
+
+    kwargs: dict[str, Any] = {}
+    if sample_weight is not None:
+        if not accepts_sample_weight(scorer):
+            raise ValueError(
+                f"scoring={scoring!r} takes no sample_weight argument, so the validation "
+                "scores would ignore the weights given to fit. Give the callable a "
+                "sample_weight=None keyword (as sklearn.metrics.make_scorer's scorers have) "
+                "or fit without weights."
+            )
+        kwargs["sample_weight"] = sample_weight[valid]
 
     dummy: Any = DummyClassifier() if task == "classification" else DummyRegressor()
     dummy.fit(X, y)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = scorer(dummy, X[valid], y[valid])
+            value = scorer(dummy, X[valid], y[valid], **kwargs)
         float(value)
     except (ValueError, TypeError, AttributeError, IndexError) as exc:
         kind = "classifier" if task == "classification" else "regressor"

@@ -70,6 +70,8 @@ _TASKS = {"NASClassifier": "classification", "NASRegressor": "regression"}
 
 # -- JSON helpers ----------------------------------------------------------------------
 def _is_json(value: Any) -> bool:
+    if isinstance(value, dict) and not all(isinstance(key, str) for key in value):
+        return False  # JSON would turn the keys into strings (class_weight={0: 2.0})
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):

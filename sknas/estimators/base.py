@@ -28,10 +28,11 @@ from sklearn.model_selection import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from sknas import _interrupts
 from sknas._search import SearchOutcome
+from sknas.estimators._callbacks import check_trial_callbacks_allowed, split_callbacks
 from sknas.estimators._checks import (
     check_device_for_task,
     check_input_ndim,
@@ -46,6 +47,7 @@ from sknas.estimators._results import FINISHED_STATES, build_cv_results
 from sknas.estimators._resume import check_or_record, study_record
 from sknas.estimators._storage import GRACE_PERIOD, describe_storage, resolve_storage
 from sknas.estimators._waiting import copy_to_memory, wait_for_running_trials
+from sknas.estimators._weights import drop_unweighted_rows, fit_weights, remap_splits
 from sknas.estimators._workers import run_with_workers
 from sknas.evaluation.pruners import PRUNER_NAMES, make_pruner
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
@@ -113,7 +115,7 @@ class BaseNAS(BaseEstimator):
         "missing_values": [StrOptions(set(MISSING_VALUES_OPTIONS))],
         "max_parameters": [Interval(Integral, 1, None, closed="left"), None],
         "candidate_timeout": [Interval(Real, 0, None, closed="neither"), None],
-        "device": [str],
+        "device": [str, list],
         "n_jobs": [
             Interval(Integral, 1, None, closed="left"),
             Interval(Integral, None, -1, closed="right"),
@@ -124,6 +126,7 @@ class BaseNAS(BaseEstimator):
         "verbose": ["verbose"],
         "storage": [str, optuna.storages.BaseStorage, None],
         "study_name": [str, None],
+        "callbacks": [list, None],
     }
 
     def __init__(
@@ -152,6 +155,7 @@ class BaseNAS(BaseEstimator):
         verbose: int = 0,
         storage: Any = None,
         study_name: str | None = None,
+        callbacks: list | None = None,
     ) -> None:
         self.search_space = search_space
         self.strategy = strategy
@@ -176,6 +180,7 @@ class BaseNAS(BaseEstimator):
         self.verbose = verbose
         self.storage = storage
         self.study_name = study_name
+        self.callbacks = callbacks
 
     def set_params(self, **params: Any) -> BaseNAS:
         """Set the estimator's parameters, and those of its search space or strategy.
@@ -281,6 +286,23 @@ class BaseNAS(BaseEstimator):
         X = np.asarray(X)
         return X.reshape(len(X), -1)
 
+    def _resolve_devices(self) -> list[str]:
+        """The resolved devices: ``device``, or each entry of a list of devices.
+
+        Every device is checked (see :func:`resolve_device`) and must run this
+        task (see :func:`check_device_for_task`).
+        """
+        given = self.device if isinstance(self.device, list) else [self.device]
+        if not given or not all(isinstance(d, str) for d in given):
+            raise ValueError(
+                "The 'device' parameter must be a torch device string or a non-empty list "
+                f"of them, e.g. ['cuda:0', 'cuda:1']. Got {self.device!r} instead."
+            )
+        devices = [resolve_device(d) for d in given]
+        for device in devices:
+            check_device_for_task(device, self._task)
+        return devices
+
     def _resolve_threads(self, space: SearchSpace) -> int | None:
         if self.n_threads == "auto":
             return space.preferred_threads
@@ -332,6 +354,12 @@ class BaseNAS(BaseEstimator):
         splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
         return list(splitter.split(X))
 
+    def _cv_is_index_list(self) -> bool:
+        """Whether ``cv`` lists its splits as row indices (not a count or a splitter)."""
+        return not (
+            self.cv is None or isinstance(self.cv, (str, Integral)) or hasattr(self.cv, "split")
+        )
+
     def _small_data_folds(
         self, X: np.ndarray, y: np.ndarray, seed: int
     ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -371,8 +399,16 @@ class BaseNAS(BaseEstimator):
         )
         return transform_table(self.preprocessor_, X_checked, self.missing_values)
 
-    def _validate_fit_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
-        """Check the training data; return float32 ``X``, encoded ``y`` and ``n_outputs``."""
+    def _validate_fit_data(
+        self, X: Any, y: Any, sample_weight: Any = None
+    ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None, np.ndarray | None]:
+        """Check the training data.
+
+        Returns float32 ``X``, encoded ``y``, ``n_outputs``, the rows' weights
+        and the indices of the rows kept (None: all). Rows of weight 0 are
+        dropped here, and equal weights become None (see
+        :mod:`sknas.estimators._weights`).
+        """
         self._check_raw_targets(y)
         X_checked, y_raw = validate_table(
             self,
@@ -382,11 +418,18 @@ class BaseNAS(BaseEstimator):
             ensure_min_samples=2,
             multi_output=self._task == "regression",
         )
+        weights = fit_weights(
+            sample_weight, X_checked, y_raw, getattr(self, "class_weight", None)
+        )
+        kept = None
+        if weights is not None:
+            X_checked, y_raw, weights, kept = drop_unweighted_rows(X_checked, y_raw, weights)
         y_encoded, n_outputs = self._validate_targets(y_raw)
         if getattr(self, "sequence_shape_", None) is not None:
-            return self._scale_sequences(X_checked, reset=True), y_encoded, n_outputs
+            X_seq = self._scale_sequences(X_checked, reset=True)
+            return X_seq, y_encoded, n_outputs, weights, kept
         self.preprocessor_, X32 = fit_transform_table(X_checked, self.missing_values)
-        return X32, y_encoded, n_outputs
+        return X32, y_encoded, n_outputs, weights, kept
 
     def _scale_sequences(self, X: np.ndarray, *, reset: bool) -> np.ndarray:
         """Check flattened sequences and standardise each feature (fitted when ``reset``).
@@ -412,7 +455,7 @@ class BaseNAS(BaseEstimator):
         tags.input_tags.allow_nan = self.missing_values == "impute"
         return tags
 
-    def fit(self, X: Any, y: Any) -> BaseNAS:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseNAS:
         """Search architectures on ``(X, y)`` and refit the best on all of it.
 
         Parameters
@@ -424,6 +467,13 @@ class BaseNAS(BaseEstimator):
             sequence are padding (variable-length sequences).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weight of each sample (not all zero). It weights
+            every candidate's training loss, its validation loss and score,
+            the ensemble's selection and the refit; rows of weight 0 are left
+            out before anything is fitted. Multiplied by the classifier's
+            ``class_weight``. See "Weights and imbalanced data" in
+            ``docs/user_guide.md``.
 
         Returns
         -------
@@ -440,20 +490,25 @@ class BaseNAS(BaseEstimator):
             ``docs/failures.md``.
         """
         with _interrupts.sigint_guard():
-            return self._fit(X, y)
+            return self._fit(X, y, sample_weight)
 
-    def _fit(self, X: Any, y: Any) -> BaseNAS:
+    def _fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseNAS:
         self._validate_params()
+        trial_callbacks, _ = split_callbacks(self.callbacks)
+        check_trial_callbacks_allowed(trial_callbacks, self._resolve_n_jobs())
         X = self._flatten_images(X, reset=True)
-        X32, y_encoded, n_outputs = self._validate_fit_data(X, y)
+        n_rows = _num_samples(X)
+        X32, y_encoded, n_outputs, weights, kept = self._validate_fit_data(X, y, sample_weight)
 
         space = self._resolve_search_space(self.image_shape_, self.sequence_shape_)
-        device = resolve_device(self.device)
-        check_device_for_task(device, self._task)
+        devices = self._resolve_devices()
+        device = devices[0]
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         sampler_seed, split_seed, train_seed = (int(s) for s in seeds)
         splits = self._make_splits(X32, y_encoded, split_seed)
-        self._check_settings(space, X32, y_encoded, n_outputs, splits)
+        if kept is not None and self._cv_is_index_list():
+            splits = remap_splits(splits, kept, n_rows)
+        self._check_settings(space, X32, y_encoded, n_outputs, splits, weights)
         job = SearchJob(
             estimator=clone(self),
             search_space=space,
@@ -466,6 +521,7 @@ class BaseNAS(BaseEstimator):
             device=device,
             n_trials=self.n_trials,
             deadline=None if self.timeout is None else time.time() + self.timeout,
+            sample_weight=weights,
         )
         with tempfile.TemporaryDirectory(prefix="sknas-") as tmp_dir:
             study, outcome = self._run_job(job, space, tmp_dir)
@@ -500,7 +556,7 @@ class BaseNAS(BaseEstimator):
         for name in ("best_estimator_", "refit_time_", "ensemble_", "ensemble_estimators_"):
             self.__dict__.pop(name, None)
         if self.refit:
-            self._refit(trials, evaluator, X32, y_encoded, job.splits, train_seed)
+            self._refit(trials, evaluator, X32, y_encoded, job.splits, train_seed, weights)
         if not interrupted and _interrupts.count():
             warnings.warn(
                 "Interrupted by the user after the search had finished; the refit of the "
@@ -518,12 +574,13 @@ class BaseNAS(BaseEstimator):
         y: np.ndarray,
         splits: list,
         train_seed: int,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
         """Refit the chosen candidate (and, with ``ensemble_size > 1``, the ensemble's members).
 
-        Each network is trained on all the data for its own median best epoch,
-        with its trial's seed. The first Ctrl-C lets the refit finish; a second
-        one abandons it (and nothing of it is kept).
+        Each network is trained on all the data (weighted by ``sample_weight``)
+        for its own median best epoch, with its trial's seed. The first Ctrl-C
+        lets the refit finish; a second one abandons it (and nothing of it is kept).
         """
         from sknas.estimators._ensemble import Ensemble, select_ensemble
 
@@ -532,6 +589,7 @@ class BaseNAS(BaseEstimator):
             ensemble, n_missing = select_ensemble(
                 trials, splits=splits, y=y, scorer=evaluator.scorer, task=self._task,
                 best_index=self.best_index_, size=self.ensemble_size,
+                sample_weight=sample_weight,
             )
             if n_missing:
                 warnings.warn(
@@ -553,6 +611,7 @@ class BaseNAS(BaseEstimator):
                         y,
                         n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
                         seed=trial_seed(train_seed, trials[index].number),
+                        sample_weight=sample_weight,
                     )
                 )
         self.best_estimator_ = nets[0]
@@ -568,17 +627,19 @@ class BaseNAS(BaseEstimator):
         y: np.ndarray,
         n_outputs: int,
         splits: list,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
         """Refuse, before any training, settings that cannot work for this data.
 
-        The scorer must score this task on the validation rows, and the search
+        The scorer must score this task on the validation rows (with their
+        weights, when there are any), and the search
         space must build a network for this input (see :mod:`._checks`). A
         thread count above the cores is cut, with one warning here.
         """
         if isinstance(self.n_threads, Integral):
             clamp_threads(int(self.n_threads))
         scorer = check_scoring(self, scoring=self.scoring or self._default_scoring())
-        check_scorer(scorer, self.scoring, self._task, X, y, splits[0][1])
+        check_scorer(scorer, self.scoring, self._task, X, y, splits[0][1], sample_weight)
         check_space_builds(
             space, X.shape[1], n_outputs, self.image_shape_ or self.sequence_shape_
         )
@@ -609,6 +670,7 @@ class BaseNAS(BaseEstimator):
             candidate_timeout=self.candidate_timeout,
             search_deadline=search_deadline,
             keep_predictions=self.ensemble_size > 1,
+            callbacks=split_callbacks(self.callbacks)[1],
         )
 
     def _resolve_n_jobs(self) -> int:
@@ -644,7 +706,9 @@ class BaseNAS(BaseEstimator):
                 load_if_exists=True,
             )
             if self.storage is not None:  # before any training: refuse another search's study
-                record = study_record(self, space, job.X, job.y, job.n_outputs)
+                record = study_record(
+                    self, space, job.X, job.y, job.n_outputs, job.sample_weight
+                )
                 check_or_record(study, record, describe_storage(self.storage))
             if not study.trials:
                 for params in space.initial_params():
@@ -654,6 +718,7 @@ class BaseNAS(BaseEstimator):
             n_done = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
             progress = ProgressBar(self.n_trials, n_done) if self.verbose else None
             callbacks = [progress] if progress is not None else []
+            callbacks += split_callbacks(self.callbacks)[0]
             if n_jobs == 1:
                 outcome = job.run(study, callbacks=callbacks)
             else:
@@ -695,7 +760,8 @@ class BaseNAS(BaseEstimator):
         threads = None
         if space.preferred_threads is None and self.n_threads == "auto":
             threads = max(1, (os.cpu_count() or 1) // n_jobs)
-        return run_with_workers(job, study, spec, n_jobs, threads, callbacks)
+        devices = self._resolve_devices() if isinstance(self.device, list) else None
+        return run_with_workers(job, study, spec, n_jobs, threads, callbacks, devices)
 
     def _raise_if_nothing_completed(self, trials: list) -> None:
         if any(t.state == TrialState.COMPLETE for t in trials):

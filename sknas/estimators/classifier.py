@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from numbers import Number
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from sknas.estimators.base import BaseNAS
 from sknas.utils._columns import missing_mask
+
+if TYPE_CHECKING:  # pragma: no cover
+    import optuna
+
+    from sknas.spaces.base import SearchSpace
 
 __all__ = ["NASClassifier"]
 
@@ -96,8 +102,12 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         at the end of the epoch in which the limit passes, and the candidate is
         scored on its best epoch so far (its trial gets the user attribute
         ``candidate_timed_out=True``). The refit of the best candidate is not limited.
-    device : str, default="auto"
-        Torch device; ``"auto"`` uses CUDA when available.
+    device : str or list of str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available. A list of devices
+        (``["cuda:0", "cuda:1"]``) spreads the ``n_jobs`` processes over them
+        round-robin: this process (and the refit) uses the first, worker
+        ``k`` the ``k % len(device)``-th. Every device is checked before
+        training. See "Several GPUs" in ``docs/user_guide.md``.
     n_threads : "auto", int or None, default="auto"
         Torch threads used while training and predicting (torch's setting is
         restored afterwards). ``"auto"`` lets the search space decide (one
@@ -120,6 +130,21 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         Name of the study in ``storage``; an existing study is resumed when it was
         built for the same search (else ``ValueError``). Ignored, with a warning,
         without ``storage``.
+    callbacks : list, optional
+        Called during the search. Each item is either an Optuna trial callback,
+        a callable ``callback(study, frozen_trial)`` called after every trial
+        (it may call ``study.stop()``), or a ``skorch.callbacks.Callback``
+        instance, deep-copied into every candidate's net and into the refit's.
+        Optuna callbacks need ``n_jobs=1``; skorch callbacks travel to the
+        ``n_jobs`` workers (they must pickle) but make the search unshareable
+        with ``sknas worker``. See "Callbacks" in ``docs/user_guide.md``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight`` (scikit-learn's
+        semantics): a dict maps a label to its weight (1 for labels left
+        out); ``"balanced"`` weights each class by
+        ``n_samples / (n_classes * its (weighted) count)``. The weights reach
+        the training losses, the validation scores, the ensemble's selection
+        and the refit.
 
     Attributes
     ----------
@@ -187,6 +212,67 @@ class NASClassifier(ClassifierMixin, BaseNAS):
 
     _task = "classification"
     _REQUIRED_STATE = (*BaseNAS._REQUIRED_STATE, "classes_")
+    _parameter_constraints: dict = {
+        **BaseNAS._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        search_space: str | SearchSpace = "auto",
+        strategy: str | optuna.samplers.BaseSampler = "auto",
+        n_trials: int = 20,
+        timeout: float | None = None,
+        max_epochs: int = 50,
+        patience: int = 10,
+        scoring: Any = None,
+        validation_fraction: float = 0.2,
+        cv: Any = None,
+        refit: Any = True,
+        ensemble_size: int = 1,
+        pruner: Any = "auto",
+        error_score: Any = np.nan,
+        missing_values: str = "error",
+        max_parameters: int | None = None,
+        candidate_timeout: float | None = None,
+        device: str = "auto",
+        n_threads: int | str | None = "auto",
+        n_jobs: int | None = 1,
+        random_state: Any = None,
+        verbose: int = 0,
+        storage: Any = None,
+        study_name: str | None = None,
+        callbacks: list | None = None,
+        class_weight: dict | str | None = None,
+    ) -> None:
+        super().__init__(
+            search_space=search_space,
+            strategy=strategy,
+            n_trials=n_trials,
+            timeout=timeout,
+            max_epochs=max_epochs,
+            patience=patience,
+            scoring=scoring,
+            validation_fraction=validation_fraction,
+            cv=cv,
+            refit=refit,
+            ensemble_size=ensemble_size,
+            pruner=pruner,
+            error_score=error_score,
+            missing_values=missing_values,
+            max_parameters=max_parameters,
+            candidate_timeout=candidate_timeout,
+            device=device,
+            n_threads=n_threads,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+            storage=storage,
+            study_name=study_name,
+            callbacks=callbacks,
+        )
+        self.class_weight = class_weight
 
     def _default_scoring(self) -> str:
         return "accuracy"

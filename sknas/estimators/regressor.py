@@ -67,8 +67,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
     candidate_timeout : float, optional
         Seconds of training per candidate; training stops at the end of the
         epoch in which they run out and the best epoch so far is scored.
-    device : str, default="auto"
-        Torch device.
+    device : str or list of str, default="auto"
+        Torch device, or a list of devices over which the ``n_jobs`` processes
+        are spread (see :class:`~sknas.NASClassifier`).
     n_threads : "auto", int or None, default="auto"
         Torch threads while training and predicting; ``"auto"`` lets the
         search space decide.
@@ -88,6 +89,10 @@ class NASRegressor(RegressorMixin, BaseNAS):
         Name of the study in ``storage``; an existing study is resumed when it was
         built for the same search (else ``ValueError``). Ignored, with a warning,
         without ``storage``.
+    callbacks : list, optional
+        Optuna trial callbacks ``callback(study, frozen_trial)`` and skorch
+        callbacks for every candidate and the refit (see
+        :class:`~sknas.NASClassifier`).
 
     Attributes
     ----------
