@@ -194,3 +194,30 @@ def test_missing_export_extra_is_named(frame_classifier, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "skl2onnx", None)
     with pytest.raises(ImportError, match=r"sknas\[export\]"):
         frame_classifier.export_onnx(tmp_path / "model.onnx")
+
+
+# -- other inputs ----------------------------------------------------------------------
+def test_images_keep_their_shape_in_both_exports(tmp_path):
+    from sknas.spaces import NB201Space
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 1, 8, 8)).astype(np.float32)
+    y = (X.mean(axis=(1, 2, 3)) > 0).astype(int)
+    space = NB201Space(channels=4, cells_per_stage=1)
+    clf = NASClassifier(search_space=space, n_trials=2, max_epochs=1, random_state=0).fit(X, y)
+    session = _onnx_session(clf, tmp_path)
+    assert session.get_inputs()[0].shape[1:] == [1, 8, 8]
+    _, proba = session.run(None, {"X": X})
+    np.testing.assert_allclose(proba, clf.predict_proba(X), atol=1e-4)
+    _, proba = _torchscript(clf, tmp_path)(torch.as_tensor(X))
+    np.testing.assert_allclose(proba.numpy(), clf.predict_proba(X), atol=1e-4)
+
+
+def test_a_loaded_model_file_exports_the_same_model(frame_classifier, frames, tmp_path):
+    import sknas
+
+    _, test = frames
+    loaded = sknas.load(frame_classifier.save(tmp_path / "model.sknas"))
+    module = _torchscript(loaded, tmp_path)
+    _, proba = module(*torchscript_inputs(loaded, test))
+    np.testing.assert_allclose(proba.numpy(), frame_classifier.predict_proba(test), atol=1e-4)
