@@ -65,9 +65,13 @@ def _fitted(estimator: Any, method: str) -> None:
 
 def _write(path: str | os.PathLike, data: bytes) -> Path:
     target = Path(path)
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
+    temporary = target.with_name(f".{target.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return target
 
 

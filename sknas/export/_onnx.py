@@ -189,18 +189,7 @@ def _merge(first: Any, second: Any, io_map: list[tuple[str, str]], prefix: str) 
 
 
 def to_onnx(estimator: Any) -> Any:
-    """The ONNX model of a fitted estimator's whole inference path.
-
-    Parameters
-    ----------
-    estimator : NASClassifier or NASRegressor
-        Fitted with ``refit=True``.
-
-    Returns
-    -------
-    onnx.ModelProto
-        Checked by :func:`onnx.checker.check_model`.
-    """
+    """The ``onnx.ModelProto`` of a fitted estimator, checked by ``onnx.checker``."""
     import onnx
 
     layout = input_layout(estimator)

@@ -75,6 +75,7 @@ class Preprocessing(nn.Module):
             if standard.scale_ is not None:
                 scale = np.asarray(standard.scale_, dtype=np.float64)
         self.n_numeric = n
+        self.flatten = layout.image_shape is not None
         self.fill: torch.Tensor
         self.max_abs: torch.Tensor
         self.mean: torch.Tensor
@@ -91,29 +92,36 @@ class Preprocessing(nn.Module):
             offsets.append(offsets[-1] + len(layout.categories[j]))
         self.category_offsets = offsets
 
-    def forward(self, x: torch.Tensor, categories: List[List[str]]) -> torch.Tensor:  # noqa: UP006
+    def forward(
+        self, x: torch.Tensor, categories: Optional[List[List[str]]] = None  # noqa: UP006, UP045
+    ) -> torch.Tensor:
         """The encoded rows the network reads, as float32.
 
         Parameters
         ----------
         x : torch.Tensor of shape (n_samples, n_numeric)
-            The numeric columns.
-        categories : list of list of str
+            The numeric columns (images: of shape (n_samples, C, H, W)).
+        categories : list of list of str, optional
             The categorical columns, one list per column.
 
         Returns
         -------
         torch.Tensor of shape (n_samples, n_encoded)
         """
+        if self.flatten:
+            x = x.reshape(x.shape[0], -1)
+        columns: List[List[str]] = []  # noqa: UP006
+        if categories is not None:
+            columns = categories
         if x.dim() != 2 or x.shape[1] != self.n_numeric:
             raise ValueError(
                 "X must have shape (n_samples, " + str(self.n_numeric)
                 + ") (the numeric columns), got " + str(list(x.shape)) + "."
             )
-        if len(categories) != len(self.category_maps):
+        if len(columns) != len(self.category_maps):
             raise ValueError(
                 "categories must hold one list of strings per categorical column ("
-                + str(len(self.category_maps)) + "), got " + str(len(categories)) + "."
+                + str(len(self.category_maps)) + "), got " + str(len(columns)) + "."
             )
         n_rows = x.shape[0]
         x = x.to(torch.float64)
@@ -122,7 +130,7 @@ class Preprocessing(nn.Module):
         numeric = ((x / self.max_abs) - self.mean) / self.scale
         onehot = torch.zeros(n_rows, self.category_offsets[-1], dtype=torch.float64)
         for k, mapping in enumerate(self.category_maps):
-            values = categories[k]
+            values = columns[k]
             if len(values) != n_rows:
                 raise ValueError(
                     "categories[" + str(k) + "] holds " + str(len(values))
@@ -136,72 +144,60 @@ class Preprocessing(nn.Module):
         return torch.cat([numeric, onehot], dim=1).to(torch.float32)
 
 
-class _Classifier(nn.Module):
-    """Preprocessing, network, labels: ``forward`` returns ``(label, probabilities)``."""
+class _Exported(nn.Module):
+    """The preprocessing and the traced network, with the columns' names."""
 
     numeric_columns: List[str]  # noqa: UP006
     categorical_columns: List[str]  # noqa: UP006
+
+    def __init__(self, preprocessing: Preprocessing, network: Any, layout: InputLayout) -> None:
+        super().__init__()
+        self.preprocessing = preprocessing
+        self.network = network
+        self.numeric_columns, self.categorical_columns = _column_names(layout)
+
+
+class _Classifier(_Exported):
+    """``forward`` returns ``(label, probabilities)``."""
+
     classes: List[str]  # noqa: UP006
 
     def __init__(
         self, preprocessing: Preprocessing, network: Any, layout: InputLayout, classes: Any
     ) -> None:
-        super().__init__()
-        self.preprocessing = preprocessing
-        self.network = network
-        self.numeric_columns, self.categorical_columns = _column_names(layout)
+        super().__init__(preprocessing, network, layout)
         self.classes = [str(value) for value in classes]
         values = np.asarray(classes)
-        self.labels_are_values = values.dtype.kind in "biuf"
         self.class_values: torch.Tensor
-        self.register_buffer(
-            "class_values",
-            torch.as_tensor(values.astype(np.float64 if values.dtype.kind == "f" else np.int64))
-            if self.labels_are_values else torch.arange(len(values)),
-        )
-        self.flatten = layout.image_shape is not None
+        if values.dtype.kind in "biuf":  # labels are the values; otherwise indices
+            labels = torch.as_tensor(values.astype(np.float64 if values.dtype.kind == "f"
+                                                   else np.int64))
+        else:
+            labels = torch.arange(len(values))
+        self.register_buffer("class_values", labels)
 
     def forward(
         self, x: torch.Tensor, categories: Optional[List[List[str]]] = None  # noqa: UP006, UP045
     ) -> Tuple[torch.Tensor, torch.Tensor]:  # noqa: UP006
         """Predict labels and class probabilities (see the module's docstring)."""
-        if self.flatten:
-            x = x.reshape(x.shape[0], -1)
-        columns: List[List[str]] = []  # noqa: UP006
-        if categories is not None:
-            columns = categories
-        encoded = self.preprocessing(x, columns)
-        probabilities, index = self.network(encoded)
+        probabilities, index = self.network(self.preprocessing(x, categories))
         return self.class_values[index], probabilities
 
 
-class _Regressor(nn.Module):
-    """Preprocessing and network: ``forward`` returns the predictions."""
-
-    numeric_columns: List[str]  # noqa: UP006
-    categorical_columns: List[str]  # noqa: UP006
+class _Regressor(_Exported):
+    """``forward`` returns the predictions."""
 
     def __init__(
         self, preprocessing: Preprocessing, network: Any, layout: InputLayout, y_was_1d: bool
     ) -> None:
-        super().__init__()
-        self.preprocessing = preprocessing
-        self.network = network
-        self.numeric_columns, self.categorical_columns = _column_names(layout)
+        super().__init__(preprocessing, network, layout)
         self.y_was_1d = y_was_1d
-        self.flatten = layout.image_shape is not None
 
     def forward(
         self, x: torch.Tensor, categories: Optional[List[List[str]]] = None  # noqa: UP006, UP045
     ) -> torch.Tensor:
         """Predict the targets (see the module's docstring)."""
-        if self.flatten:
-            x = x.reshape(x.shape[0], -1)
-        columns: List[List[str]] = []  # noqa: UP006
-        if categories is not None:
-            columns = categories
-        encoded = self.preprocessing(x, columns)
-        prediction, _ = self.network(encoded)
+        prediction, _ = self.network(self.preprocessing(x, categories))
         return prediction.reshape(-1) if self.y_was_1d else prediction
 
 
@@ -215,18 +211,7 @@ def _column_names(layout: InputLayout) -> tuple[list[str], list[str]]:
 
 
 def to_torchscript(estimator: Any) -> Any:
-    """The scripted module of a fitted estimator's whole inference path.
-
-    Parameters
-    ----------
-    estimator : NASClassifier or NASRegressor
-        Fitted with ``refit=True``.
-
-    Returns
-    -------
-    torch.jit.ScriptModule
-        ``forward(X, categories=None)``; see :mod:`sknas.export._torchscript`.
-    """
+    """The ``torch.jit.ScriptModule`` of a fitted estimator (see the module's docstring)."""
     layout = input_layout(estimator)
     network = inference_network(estimator)
     n_encoded = len(estimator.preprocessor_.get_feature_names_out())
