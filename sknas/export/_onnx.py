@@ -17,7 +17,7 @@ A model fitted on images first flattens them (one ``Flatten`` node).
 from __future__ import annotations
 
 import copy
-import io
+import logging
 import warnings
 from typing import Any
 
@@ -82,7 +82,6 @@ def _preprocessing_graph(estimator: Any, layout: InputLayout) -> Any:
 
 
 def _network_graph(network: InferenceNetwork, n_encoded: int, y_was_1d: bool) -> Any:
-    import onnx
     import torch
 
     class Outputs(torch.nn.Module):
@@ -99,25 +98,29 @@ def _network_graph(network: InferenceNetwork, n_encoded: int, y_was_1d: bool) ->
     names = ["sknas_probabilities", "label_index"] if network.classification else ["prediction"]
     example = torch.zeros(2, n_encoded, dtype=torch.float32)
     batch = torch.export.Dim("batch", min=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(
-            Outputs().eval(),
-            (example,),
-            input_names=[_ENCODED],
-            output_names=names,
-            opset_version=ONNX_OPSET,
-            dynamo=True,
-            dynamic_shapes=({0: batch},),
-            verbose=False,
-        )
+    # The exporter logs a warning per torchvision operator it cannot register (torchvision
+    # is not a dependency) and warns about its own internals: neither concerns the user.
+    registry_log = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registry_log.level
+    registry_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            program = torch.onnx.export(
+                Outputs().eval(),
+                (example,),
+                input_names=[_ENCODED],
+                output_names=names,
+                opset_version=ONNX_OPSET,
+                dynamo=True,
+                dynamic_shapes=({0: batch},),
+                verbose=False,
+            )
+    finally:
+        registry_log.setLevel(level)
     if program is None:  # only the legacy exporter writes nothing back
         raise RuntimeError("torch.onnx.export returned no program.")
-    model = program.model_proto
-    # The exporter may write a newer IR version than skl2onnx: one version for both.
-    buffer = io.BytesIO()
-    onnx.save_model(model, buffer)
-    return onnx.load_model_from_string(buffer.getvalue())
+    return program.model_proto
 
 
 def _label_graph(classes: np.ndarray) -> Any:

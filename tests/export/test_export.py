@@ -201,10 +201,10 @@ def test_images_keep_their_shape_in_both_exports(tmp_path):
     from sknas.spaces import NB201Space
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 1, 8, 8)).astype(np.float32)
+    X = rng.normal(size=(40, 1, 8, 8)).astype(np.float32)
     y = (X.mean(axis=(1, 2, 3)) > 0).astype(int)
     space = NB201Space(channels=4, cells_per_stage=1)
-    clf = NASClassifier(search_space=space, n_trials=2, max_epochs=1, random_state=0).fit(X, y)
+    clf = NASClassifier(search_space=space, n_trials=1, max_epochs=1, random_state=0).fit(X, y)
     session = _onnx_session(clf, tmp_path)
     assert session.get_inputs()[0].shape[1:] == [1, 8, 8]
     _, proba = session.run(None, {"X": X})
