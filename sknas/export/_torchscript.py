@@ -169,9 +169,9 @@ class _Classifier(_Exported):
         self.classes = [str(value) for value in classes]
         values = np.asarray(classes)
         self.class_values: torch.Tensor
-        if values.dtype.kind in "biuf":  # labels are the values; otherwise indices
-            labels = torch.as_tensor(values.astype(np.float64 if values.dtype.kind == "f"
-                                                   else np.int64))
+        kinds = {"b": np.bool_, "i": np.int64, "u": np.int64, "f": np.float64}
+        if values.dtype.kind in kinds:  # labels are the values; otherwise indices
+            labels = torch.as_tensor(values.astype(kinds[values.dtype.kind]))
         else:
             labels = torch.arange(len(values))
         self.register_buffer("class_values", labels)
