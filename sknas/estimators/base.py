@@ -896,6 +896,49 @@ class BaseNAS(BaseEstimator):
 
         return save_model(self, path)
 
+    def export_onnx(self, path: str | os.PathLike) -> Path:
+        """Write the whole inference path (preprocessing, network or ensemble) as ONNX.
+
+        The model reads the raw features: fitted on a DataFrame, one input
+        per column named after it (float32, or strings for categorical
+        columns, ``""`` for a missing category); fitted on an array, one
+        float32 input ``X``. Outputs: ``label`` and ``probabilities`` for a
+        classifier, ``prediction`` for a regressor. Needs the ``export``
+        extra; see :func:`sknas.export.export_onnx` and ``docs/export.md``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the model.
+
+        Returns
+        -------
+        Path
+        """
+        from sknas.export import export_onnx
+
+        return export_onnx(self, path)
+
+    def export_torchscript(self, path: str | os.PathLike) -> Path:
+        """Write the whole inference path (preprocessing, network or ensemble) as TorchScript.
+
+        ``torch.jit.load(path)(X, categories)`` predicts from the numeric
+        columns ``X`` and the categorical columns as lists of strings; see
+        :func:`sknas.export.export_torchscript` and ``docs/export.md``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the module.
+
+        Returns
+        -------
+        Path
+        """
+        from sknas.export import export_torchscript
+
+        return export_torchscript(self, path)
+
     # -- prediction ------------------------------------------------------------------
     def _check_refitted(self, method: str) -> Any:
         check_is_fitted(self, "cv_results_")
