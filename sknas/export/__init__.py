@@ -61,6 +61,12 @@ def _require(*modules: str) -> None:
 
 def _fitted(estimator: Any, method: str) -> None:
     estimator._check_refitted(method)
+    if getattr(estimator, "sequence_shape_", None) is not None:
+        raise ExportError(
+            f"{method} does not support models fitted on sequences "
+            "(n_samples, timesteps, features) yet; save them with `save` and load "
+            "them with `sknas.load` instead."
+        )
 
 
 def _write(path: str | os.PathLike, data: bytes) -> Path:

@@ -221,3 +221,13 @@ def test_a_loaded_model_file_exports_the_same_model(frame_classifier, frames, tm
     module = _torchscript(loaded, tmp_path)
     _, proba = module(*torchscript_inputs(loaded, test))
     np.testing.assert_allclose(proba.numpy(), frame_classifier.predict_proba(test), atol=1e-4)
+
+
+@pytest.mark.parametrize("method", ["export_onnx", "export_torchscript"])
+def test_sequence_models_are_refused_clearly(method, tmp_path):
+    X = np.random.default_rng(0).normal(size=(30, 5, 2))
+    clf = NASClassifier(n_trials=1, max_epochs=1, random_state=0)
+    clf.fit(X, (X[:, 0, 0] > 0).astype(int))
+    with pytest.raises(ExportError, match="sequences"):
+        getattr(clf, method)(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
