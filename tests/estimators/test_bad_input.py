@@ -238,6 +238,10 @@ BAD_PARAMS = [
     ("verbose", -1, "'verbose' parameter"),
     ("storage", 3, "'storage' parameter"),
     ("study_name", 3, "'study_name' parameter"),
+    ("callbacks", "not a list", "callbacks"),
+    ("callbacks", [42], "neither a skorch"),
+    ("class_weight", "heavy", "class_weight"),
+    ("class_weight", 3, "class_weight"),
 ]
 
 
