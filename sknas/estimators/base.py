@@ -65,6 +65,11 @@ from sknas.utils.preprocessing import (
 __all__ = ["BaseNAS", "SearchFailedError", "resolve_device"]
 
 
+#: With ``search_space="auto"``, tables with at most this many network inputs (after
+#: preprocessing) get an MLP space that also offers periodic numeric embeddings (each
+#: input becomes 16 values, so wider tables would make every candidate much larger).
+EMBEDDING_MAX_INPUTS = 32
+
 #: With ``cv="auto"``, data with fewer rows than this score candidates by k-fold.
 SMALL_DATA_ROWS = 1000
 #: Folds of that k-fold.
@@ -231,12 +236,16 @@ class BaseNAS(BaseEstimator):
         self,
         image_shape: tuple[int, ...] | None = None,
         sequence_shape: tuple[int, ...] | None = None,
+        n_inputs: int | None = None,
     ) -> SearchSpace:
         """The search space to use; ``"auto"`` follows the shape of the input.
 
         For image input (``image_shape`` known) ``"auto"`` is a compact
         NAS-Bench-201 space (two cells per stage), for sequences
-        (``sequence_shape`` known) a recurrent-cell space, else an MLP space.
+        (``sequence_shape`` known) a recurrent-cell space, else an MLP space;
+        for tables of at most :data:`EMBEDDING_MAX_INPUTS` network inputs
+        (``n_inputs``, after preprocessing) the MLP space also offers periodic
+        numeric embeddings, whose cost grows with the number of inputs.
         A space with an unset ``image_shape`` (``sequence_shape``) parameter
         receives the data's shape.
         """
@@ -249,6 +258,9 @@ class BaseNAS(BaseEstimator):
         else:
             name = "mlp" if self.search_space == "auto" else self.search_space
             space = make_search_space(name)
+            if self.search_space == "auto" and n_inputs is not None:
+                if n_inputs <= EMBEDDING_MAX_INPUTS:
+                    space.set_params(embeddings=("none", "periodic"))
         params = space.get_params(deep=False)
         for name, shape in (("image_shape", image_shape), ("sequence_shape", sequence_shape)):
             if shape is not None and name in params and params[name] is None:
@@ -500,7 +512,9 @@ class BaseNAS(BaseEstimator):
         n_rows = _num_samples(X)
         X32, y_encoded, n_outputs, weights, kept = self._validate_fit_data(X, y, sample_weight)
 
-        space = self._resolve_search_space(self.image_shape_, self.sequence_shape_)
+        space = self._resolve_search_space(
+            self.image_shape_, self.sequence_shape_, n_inputs=X32.shape[1]
+        )
         devices = self._resolve_devices()
         device = devices[0]
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)

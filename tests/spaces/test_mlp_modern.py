@@ -148,3 +148,27 @@ def test_input_clip_is_a_choice_of_the_space_and_comes_first_in_the_module():
 def test_input_clips_must_be_bools():
     with pytest.raises(ValueError, match="input_clips"):
         MLPSpace(input_clips=("yes",)).distributions()
+
+
+def test_second_candidate_adds_periodic_embeddings_when_the_space_offers_both():
+    space = MLPSpace(embeddings=("none", "periodic"))
+    first, second = space.initial_params()
+    assert first["embedding"] == "none" and second["embedding"] == "periodic"
+    assert {k: v for k, v in second.items() if k != "embedding"} == {
+        k: v for k, v in first.items() if k != "embedding"
+    }
+    assert len(MLPSpace().initial_params()) == 1
+    assert len(MLPSpace(embeddings=("periodic",)).initial_params()) == 1
+
+
+def test_auto_space_offers_embeddings_only_to_narrow_tables():
+    from sknas.estimators.base import EMBEDDING_MAX_INPUTS
+
+    rng = np.random.default_rng(0)
+    for n_features, offered in ((5, True), (EMBEDDING_MAX_INPUTS + 1, False)):
+        X = rng.normal(size=(40, n_features))
+        y = (X[:, 0] > 0).astype(int)
+        clf = NASClassifier(n_trials=2, max_epochs=1, random_state=0, pruner=None).fit(X, y)
+        assert ("periodic" in clf.search_space_.embeddings) is offered
+        embeddings = list(clf.cv_results_.get("param_embedding", []))
+        assert embeddings == (["none", "periodic"] if offered else [])
