@@ -131,9 +131,10 @@ class SurrogateBenchmark:
             ``MLPRegressor`` (128 units, early stopping, standardised target).
             A regressor instance is cloned for each metric.
         encodings : "auto" or sequence of str, default="auto"
-            Encodings of the space concatenated into the features; ``"auto"``
-            takes every encoding the space has (NAS-Bench-201: the per-edge
-            one-hot and the path encoding; a table: the one-hot).
+            Encodings of the space concatenated into the features. ``"auto"``
+            takes ``"effective"`` where the space has it (NAS-Bench-201: the
+            per-edge one-hot with the edges off every live path set to
+            ``none``, plus operation counts), else the one-hot.
         metrics : sequence of str, default=("valid", "test")
             Metrics to model (at least the ones a search queries and reports).
         random_state : int, optional
@@ -161,7 +162,12 @@ class SurrogateBenchmark:
                 "and at least one must be held back."
             )
         space = benchmark.search_space
-        kinds = tuple(space.encodings) if encodings == "auto" else tuple(encodings)
+        if encodings == "auto":
+            kinds: tuple[str, ...] = (
+                ("effective",) if "effective" in space.encodings else ("onehot",)
+            )
+        else:
+            kinds = tuple(encodings)
         unknown = [k for k in kinds if k not in space.encodings]
         if unknown or not kinds:
             raise ValueError(

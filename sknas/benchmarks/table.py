@@ -166,6 +166,7 @@ class TableBenchmark:
                     f"TableBenchmark: {role} column {name!r} is missing a value on row {bad} "
                     f"({self._keys[bad]!r}); drop such rows first."
                 )
+        self._raw = dict(self._columns)
         sign = 1.0 if self.maximize else -1.0
         self._columns["valid"] = sign * self._columns[search_metric]
         self._columns["test"] = sign * self._columns[report_metric]
@@ -399,9 +400,8 @@ class TableBenchmark:
             c: [row[k] for row in (self._row(int(i)) for i in keep)]
             for k, c in enumerate(self.space_columns)
         }
-        for name, values in self._columns.items():
-            if name not in ("valid", "test", "time"):
-                data[name] = values[keep].tolist()
+        for name, values in self._raw.items():
+            data[name] = values[keep].tolist()
         return TableBenchmark(
             data, space_columns=self.space_columns, search_metric=self.search_metric,
             report_metric=self.report_metric, maximize=self.maximize,

@@ -32,7 +32,9 @@ __all__ = ["LocalSearchSampler"]
 EPISODE_ATTR = "sknas:local_search_episode"
 
 _ORDERS = ("model", "random")
-_FEATURES = ("counts", "onehot", "pooled")
+_FEATURES = ("counts", "onehot", "pooled", "auto")
+#: Ridge penalties ``model_features="auto"`` chooses among, with the features.
+_AUTO_ALPHAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 #: Scale of the choice counts next to the one-hot slots in the "pooled" features;
 #: the ridge penalty on the counts is in effect ``1 / _POOLED_SCALE**2`` of that on
 #: the one-hot slots.
@@ -181,20 +183,29 @@ class LocalSearchSampler(NASSamplerBase):
         tie_break = rng.random(len(candidates))
         if self._order == "random" or len(history) < 2:
             return int(np.argmax(tie_break))
+        if self._features == "auto":
+            features, alpha = _select_features(
+                {kind: self._features_of(domain, history.params + candidates, kind)
+                 for kind in ("counts", "onehot")},
+                len(history),
+                floor_scores(history.scores),
+            )
+        else:
+            features = self._features_of(domain, history.params + candidates, self._features)
+            alpha = self._ridge_alpha
         predicted = _clipped_ridge(
-            self._features_of(domain, history.params),
-            history.scores,
-            self._features_of(domain, candidates),
-            self._ridge_alpha,
+            features[: len(history)], history.scores, features[len(history) :], alpha
         )
         return int(np.lexsort((tie_break, -predicted))[0])
 
-    def _features_of(self, domain: Domain, params: list[dict[str, Any]]) -> np.ndarray:
+    def _features_of(
+        self, domain: Domain, params: list[dict[str, Any]], kind: str
+    ) -> np.ndarray:
         parts = []
-        if self._features in ("pooled", "counts"):
+        if kind in ("pooled", "counts"):
             counts = np.stack([encode_choice_counts(domain.distributions, p) for p in params])
-            parts.append(counts * (_POOLED_SCALE if self._features == "pooled" else 1.0))
-        if self._features in ("pooled", "onehot"):
+            parts.append(counts * (_POOLED_SCALE if kind == "pooled" else 1.0))
+        if kind in ("pooled", "onehot"):
             parts.append(domain.encode_many(params))
         return np.hstack(parts)
 
@@ -212,6 +223,43 @@ def _episodes(study: Study, trial: FrozenTrial) -> dict[int, tuple[int, bool]]:
 
 def _mark(study: Study, trial: FrozenTrial, episode: int, *, restart: bool) -> None:
     set_trial_system_attr(study, trial, EPISODE_ATTR, [episode, restart])
+
+
+def _select_features(
+    options: dict[str, np.ndarray], n_fitted: int, target: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The features and ridge penalty with the smallest leave-one-out error.
+
+    Parameters
+    ----------
+    options : dict of str to ndarray
+        Candidate feature matrices; their first ``n_fitted`` rows are the
+        evaluated architectures.
+    n_fitted : int
+        Number of evaluated architectures.
+    target : ndarray of shape (n_fitted,)
+        Their (floored) scores.
+
+    Returns
+    -------
+    features : ndarray
+        The chosen matrix (all rows).
+    alpha : float
+        The chosen penalty.
+    """
+    from sklearn.linear_model import RidgeCV
+
+    centred = target - target.mean()
+    best: tuple[float, str, float] | None = None
+    for kind, features in options.items():
+        model = RidgeCV(alphas=_AUTO_ALPHAS, fit_intercept=False, store_cv_results=True)
+        model.fit(features[:n_fitted], centred)
+        errors = np.asarray(model.cv_results_).mean(axis=0)
+        k = int(np.argmin(errors))
+        if best is None or errors[k] < best[0]:
+            best = (float(errors[k]), kind, float(_AUTO_ALPHAS[k]))
+    assert best is not None
+    return options[best[1]], best[2]
 
 
 def _clipped_ridge(
