@@ -73,7 +73,7 @@ def build_benchmark(name: str) -> Any:
     """The benchmark called ``name`` (see the module docstring)."""
     if name == "hpo_svc":
         return TableBenchmark.from_csv(
-            HPO_CSV, space_columns=["scaler", "pca", "kernel", "C", "gamma"],
+            HPO_CSV, space_columns=["scaler", "pca", "C", "gamma"],
             search_metric="valid_acc", report_metric="test_acc",
         )
     frame = _nb201_frame()
@@ -131,6 +131,10 @@ STRATEGIES: dict[str, Callable[[int, Any], optuna.samplers.BaseSampler]] = {
     "ls_pooled": _local_search(model_features="pooled", ridge_alpha=50.0),
     "ls_auto": _local_search(model_features="auto"),
     "ls_random": _local_search(neighbour_order="random"),
+    "ls_hybrid": _local_search(model_features="auto", restart_points="model"),
+    "ls_hybrid_counts": _local_search(restart_points="model"),
+    "ls_hybrid_r3": _local_search(model_features="auto", restart_points="model",
+                                  n_startup_trials=6, n_restart_trials=3),
 }
 
 

@@ -32,6 +32,11 @@ __all__ = ["LocalSearchSampler"]
 EPISODE_ATTR = "sknas:local_search_episode"
 
 _ORDERS = ("model", "random")
+_RESTARTS = ("random", "model")
+#: Random architectures the model ranks for a ``restart_points="model"`` restart.
+_RESTART_POOL = 100
+#: Evaluations before ``restart_points="model"`` trusts the model.
+_RESTART_MIN_HISTORY = 5
 _FEATURES = ("counts", "onehot", "pooled", "auto")
 #: Ridge penalties ``model_features="auto"`` chooses among, with the features.
 _AUTO_ALPHAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
@@ -88,11 +93,22 @@ class LocalSearchSampler(NASSamplerBase):
         Random architectures that start each later episode.
     neighbour_order : {"model", "random"}, default="model"
         How the neighbours of the current point are ranked.
-    model_features : {"counts", "onehot", "pooled"}, default="counts"
+    model_features : {"counts", "onehot", "pooled", "auto"}, default="counts"
         Features of the ridge model: choice counts of the categoricals that
-        share their choices, the one-hot encoding, or both.
+        share their choices, the one-hot encoding, or both (see above).
+        ``"auto"`` chooses, at every proposal, between the counts, the
+        one-hot and, where the space has it, its ``"effective"`` encoding
+        (NAS-Bench-201), and the penalty among 0.3 ... 100, by the ridge's
+        leave-one-out error on the trials so far: the model itself tells
+        whether a choice is worth the same on every parameter.
     ridge_alpha : float, default=1.0
-        L2 penalty of the ridge model (with ``"pooled"``, 50 measured well).
+        L2 penalty of the ridge model (with ``"pooled"``, 50 measured well;
+        ignored with ``"auto"``).
+    restart_points : {"random", "model"}, default="random"
+        How the architectures that start an episode are chosen: at random,
+        or (once 5 trials have finished) the best of 100 random unseen
+        architectures as the ridge model ranks them (a model-based start,
+        then the local climb).
     max_draws : int, default=100
         Random draws tried to find an architecture not yet seen.
     seed : int, optional
@@ -122,6 +138,7 @@ class LocalSearchSampler(NASSamplerBase):
         neighbour_order: str = "model",
         model_features: str = "counts",
         ridge_alpha: float = 1.0,
+        restart_points: str = "random",
         max_draws: int = 100,
         seed: int | None = None,
         search_space: SearchSpace | None = None,
@@ -131,6 +148,7 @@ class LocalSearchSampler(NASSamplerBase):
         self._order = _check_choice("neighbour_order", neighbour_order, _ORDERS)
         self._features = _check_choice("model_features", model_features, _FEATURES)
         self._ridge_alpha = _check_float("ridge_alpha", ridge_alpha)
+        self._restarts = _check_choice("restart_points", restart_points, _RESTARTS)
         self._max_draws = _check_int("max_draws", max_draws, 1)
         # The first proposal (empty history) comes from the random fallback.
         super().__init__(seed=seed, n_startup_trials=1, search_space=search_space)
@@ -171,6 +189,16 @@ class LocalSearchSampler(NASSamplerBase):
         rng: np.random.Generator,
     ) -> dict[str, Any]:
         _mark(study, trial, episode, restart=True)
+        if self._restarts == "model" and len(history) >= _RESTART_MIN_HISTORY:
+            pool: dict[Any, dict[str, Any]] = {}
+            for _ in range(_RESTART_POOL):
+                candidate = domain.sample(rng)
+                key = domain.key(candidate)
+                if key not in history.seen:
+                    pool.setdefault(key, candidate)
+            if pool:
+                candidates = list(pool.values())
+                return candidates[self._pick(domain, history, candidates, rng)]
         return draw_unseen(lambda: domain.sample(rng), domain, history.seen, self._max_draws)
 
     def _pick(
@@ -184,9 +212,12 @@ class LocalSearchSampler(NASSamplerBase):
         if self._order == "random" or len(history) < 2:
             return int(np.argmax(tie_break))
         if self._features == "auto":
+            kinds = ["counts", "onehot"]
+            if domain.space is not None and "effective" in domain.space.encodings:
+                kinds.append("effective")
             features, alpha = _select_features(
                 {kind: self._features_of(domain, history.params + candidates, kind)
-                 for kind in ("counts", "onehot")},
+                 for kind in kinds},
                 len(history),
                 floor_scores(history.scores),
             )
@@ -207,6 +238,9 @@ class LocalSearchSampler(NASSamplerBase):
             parts.append(counts * (_POOLED_SCALE if kind == "pooled" else 1.0))
         if kind in ("pooled", "onehot"):
             parts.append(domain.encode_many(params))
+        if kind == "effective" and domain.space is not None:
+            space = domain.space
+            parts.append(np.stack([space.encode(space.decode(p), kind) for p in params]))
         return np.hstack(parts)
 
 

@@ -83,3 +83,21 @@ def test_nb201_surrogate_from_ten_percent_ranks_with_tau_above_0_8(nb201_benchma
     assert surrogate.encodings == ("effective",)
     assert len(surrogate.train_index) == 1562
     assert surrogate.kendall_tau("valid") >= 0.8
+
+
+def test_effective_encoding_ignores_edges_off_every_live_path():
+    from sknas.spaces import NB201Space
+
+    space = NB201Space()
+    # Node 1 gets nothing (edge 0->1 is none), so edges 1->2 and 1->3 are dead.
+    dead = space.arch_from_str(
+        "|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+    )
+    clean = space.arch_from_str(
+        "|none~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
+    )
+    assert space.effective_ops(dead) == space.ops(clean)
+    assert np.array_equal(space.encode(dead, "effective"), space.encode(clean, "effective"))
+    assert not np.array_equal(space.encode(dead, "onehot"), space.encode(clean, "onehot"))
+    assert space.encode(dead, "effective").shape == (35,)
+    assert space.encode(dead, "effective")[-5:].tolist() == [4, 1, 0, 2, 0]
