@@ -82,7 +82,12 @@ class TableSpace(SearchSpace):
         return tuple(self.choices)
 
     def distributions(self) -> dict[str, BaseDistribution]:
-        """One categorical per column, over its distinct values."""
+        """One categorical per column, over its distinct values.
+
+        Returns
+        -------
+        dict of str to optuna.distributions.CategoricalDistribution
+        """
         return {name: CategoricalDistribution(tuple(v)) for name, v in self.choices.items()}
 
     def _present(self) -> frozenset[tuple[Any, ...]] | None:

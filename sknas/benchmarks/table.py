@@ -197,8 +197,16 @@ class TableBenchmark:
         ----------
         path : str or path-like
             A CSV file with a header row (``.gz`` is read compressed).
-        space_columns, search_metric, report_metric, maximize, time_column
-            As in the class.
+        space_columns : sequence of str
+            The columns that define an architecture.
+        search_metric : str
+            The column a search optimises.
+        report_metric : str
+            The column reported for the incumbent.
+        maximize : bool, default=True
+            Whether larger values of both metrics are better.
+        time_column : str, optional
+            A column of simulated training time (seconds) per row.
 
         Returns
         -------
