@@ -55,8 +55,8 @@ def test_strategies_run_on_a_surrogate():
 
 
 def test_fit_is_seeded():
-    first = SurrogateBenchmark.fit(grid(), n_train=40, random_state=3)
-    second = SurrogateBenchmark.fit(grid(), n_train=40, random_state=3)
+    first = SurrogateBenchmark.fit(grid(), n_train=40, metrics=("valid",), random_state=3)
+    second = SurrogateBenchmark.fit(grid(), n_train=40, metrics=("valid",), random_state=3)
     assert np.array_equal(first.train_index, second.train_index)
     assert first.query(5) == second.query(5)
 
