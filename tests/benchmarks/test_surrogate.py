@@ -100,4 +100,4 @@ def test_effective_encoding_ignores_edges_off_every_live_path():
     assert np.array_equal(space.encode(dead, "effective"), space.encode(clean, "effective"))
     assert not np.array_equal(space.encode(dead, "onehot"), space.encode(clean, "onehot"))
     assert space.encode(dead, "effective").shape == (35,)
-    assert space.encode(dead, "effective")[-5:].tolist() == [4, 1, 0, 2, 0]
+    assert space.encode(dead, "effective")[-5:].tolist() == [3, 1, 0, 2, 0]
