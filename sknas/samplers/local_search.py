@@ -62,13 +62,17 @@ class LocalSearchSampler(NASSamplerBase):
     ``neighbour_order="model"`` they are ranked by a ridge regression fitted
     to every finished trial, with the scores below the median raised to the
     median, so that the model learns what separates good architectures and is
-    not dominated by the broken ones at the bottom. Its default features
-    (``model_features="counts"``) are the choice counts of the categoricals
-    that share their choices (:func:`~sknas.spaces.encoding.encode_choice_counts`):
-    on a cell the model learns which *operations* pay off, from every edge at
-    once, which a few dozen evaluations support (on an MLP it pools the
-    layer widths). Where a choice is worth different things on different
-    parameters, ``"onehot"`` fits one weight per parameter and choice, and
+    not dominated by the broken ones at the bottom. With
+    ``model_features="counts"`` its features are the choice counts of the
+    categoricals that share their choices
+    (:func:`~sknas.spaces.encoding.encode_choice_counts`): on a cell the model
+    learns which *operations* pay off, from every edge at once, which a few
+    dozen evaluations support (on an MLP it pools the layer widths). Where a
+    choice is worth different things on different parameters, ``"onehot"``
+    fits one weight per parameter and choice. The default, ``"auto"``, picks
+    at every proposal whichever of these (and, on NAS-Bench-201, the
+    ``"effective"`` encoding) has the smallest leave-one-out error, so it
+    learns whether equal worth holds (docs/strategies/defaults.md), and
     ``"pooled"`` uses both (the counts scaled up, so that the penalty
     shrinks them nine times less: the per-parameter weights grow as evidence
     accumulates). With ``neighbour_order="random"`` the neighbours are tried in
@@ -93,7 +97,7 @@ class LocalSearchSampler(NASSamplerBase):
         Random architectures that start each later episode.
     neighbour_order : {"model", "random"}, default="model"
         How the neighbours of the current point are ranked.
-    model_features : {"counts", "onehot", "pooled", "auto"}, default="counts"
+    model_features : {"counts", "onehot", "pooled", "auto"}, default="auto"
         Features of the ridge model: choice counts of the categoricals that
         share their choices, the one-hot encoding, or both (see above).
         ``"auto"`` chooses, at every proposal, between the counts, the
@@ -136,7 +140,7 @@ class LocalSearchSampler(NASSamplerBase):
         n_startup_trials: int = 10,
         n_restart_trials: int = 5,
         neighbour_order: str = "model",
-        model_features: str = "counts",
+        model_features: str = "auto",
         ridge_alpha: float = 1.0,
         restart_points: str = "random",
         max_draws: int = 100,
@@ -232,6 +236,22 @@ class LocalSearchSampler(NASSamplerBase):
     def _features_of(
         self, domain: Domain, params: list[dict[str, Any]], kind: str
     ) -> np.ndarray:
+        if domain.space is None:
+            return self._compute_features(domain, params, kind)
+        # With a fixed space a parameter set always encodes alike: keep the rows
+        # (a cache of derived values; the proposals do not depend on it).
+        cache = self.__dict__.setdefault("_feature_cache", {})
+        keys = [(kind, tuple(repr(p[name]) for name in domain.names)) for p in params]
+        missing = [i for i, key in enumerate(keys) if key not in cache]
+        if missing:
+            rows = self._compute_features(domain, [params[i] for i in missing], kind)
+            for i, row in zip(missing, rows):
+                cache[keys[i]] = row
+        return np.stack([cache[key] for key in keys])
+
+    def _compute_features(
+        self, domain: Domain, params: list[dict[str, Any]], kind: str
+    ) -> np.ndarray:
         parts = []
         if kind in ("pooled", "counts"):
             counts = np.stack([encode_choice_counts(domain.distributions, p) for p in params])
@@ -259,6 +279,39 @@ def _mark(study: Study, trial: FrozenTrial, episode: int, *, restart: bool) -> N
     set_trial_system_attr(study, trial, EPISODE_ATTR, [episode, restart])
 
 
+def loo_ridge_errors(X: np.ndarray, y: np.ndarray, alphas: tuple[float, ...]) -> np.ndarray:
+    """Mean squared leave-one-out error of a ridge without intercept, for each penalty.
+
+    The closed form of scikit-learn's ``RidgeCV(fit_intercept=False,
+    store_cv_results=True)`` (one SVD for every penalty, about ten times
+    faster at these sizes): with ``X = U S V^T``, the fit is
+    ``U diag(s^2 / (s^2 + alpha)) U^T y`` and the leave-one-out residual is the
+    residual divided by ``1 - h_ii``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features.
+    y : ndarray of shape (n_samples,)
+        Targets (centred).
+    alphas : tuple of float
+        Penalties.
+
+    Returns
+    -------
+    ndarray of shape (len(alphas),)
+    """
+    U, s, _ = np.linalg.svd(X, full_matrices=False)
+    projected = U.T @ y
+    errors = []
+    for alpha in alphas:
+        shrink = s**2 / (s**2 + alpha)
+        fitted = U @ (shrink * projected)
+        leverage = (U**2) @ shrink
+        errors.append(float(np.mean(((y - fitted) / (1.0 - leverage)) ** 2)))
+    return np.asarray(errors)
+
+
 def _select_features(
     options: dict[str, np.ndarray], n_fitted: int, target: np.ndarray
 ) -> tuple[np.ndarray, float]:
@@ -281,14 +334,10 @@ def _select_features(
     alpha : float
         The chosen penalty.
     """
-    from sklearn.linear_model import RidgeCV
-
     centred = target - target.mean()
     best: tuple[float, str, float] | None = None
     for kind, features in options.items():
-        model = RidgeCV(alphas=_AUTO_ALPHAS, fit_intercept=False, store_cv_results=True)
-        model.fit(features[:n_fitted], centred)
-        errors = np.asarray(model.cv_results_).mean(axis=0)
+        errors = loo_ridge_errors(features[:n_fitted], centred, _AUTO_ALPHAS)
         k = int(np.argmin(errors))
         if best is None or errors[k] < best[0]:
             best = (float(errors[k]), kind, float(_AUTO_ALPHAS[k]))

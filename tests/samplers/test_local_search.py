@@ -294,3 +294,19 @@ def test_auto_features_choose_the_one_hot_when_worth_differs_by_position() -> No
     target = counts @ np.array([0.0, 1.0, 3.0])  # every position worth the same
     chosen, _ = _select_features({"counts": counts, "onehot": onehot}, 40, target)
     assert chosen is counts
+
+
+def test_leave_one_out_errors_match_scikit_learn() -> None:
+    from sklearn.linear_model import RidgeCV
+
+    from sknas.samplers.local_search import loo_ridge_errors
+
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 2, size=(30, 12)).astype(float)
+    y = X @ rng.normal(size=12) + 0.1 * rng.normal(size=30)
+    y -= y.mean()
+    alphas = (0.3, 1.0, 10.0)
+    model = RidgeCV(alphas=alphas, fit_intercept=False, store_cv_results=True).fit(X, y)
+    np.testing.assert_allclose(
+        loo_ridge_errors(X, y, alphas), np.asarray(model.cv_results_).mean(axis=0), rtol=1e-8
+    )
