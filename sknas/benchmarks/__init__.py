@@ -7,5 +7,16 @@
 
 from sknas.benchmarks._runner import BenchmarkResult, run_benchmark
 from sknas.benchmarks.nb201 import NB201_METRICS, NB201Benchmark
+from sknas.benchmarks.surrogate import SurrogateBenchmark
+from sknas.benchmarks.table import MissingArchitectureError, TableBenchmark, TableSpace
 
-__all__ = ["NB201Benchmark", "NB201_METRICS", "BenchmarkResult", "run_benchmark"]
+__all__ = [
+    "NB201Benchmark",
+    "NB201_METRICS",
+    "BenchmarkResult",
+    "run_benchmark",
+    "TableBenchmark",
+    "TableSpace",
+    "MissingArchitectureError",
+    "SurrogateBenchmark",
+]

@@ -5,6 +5,9 @@ Example::
     python -m sknas.benchmarks nb201 \\
         --strategies random tpe evolution:30 --seeds 100 --trials 150 --jobs 2 --plot out.png
 
+    python -m sknas.benchmarks table results.csv --space-columns op_a op_b \\
+        --search-metric valid_acc --report-metric test_acc --strategies random local_search
+
 A strategy written ``name:N`` runs on ``N`` seeds instead of ``--seeds``. Without
 ``--data`` the NAS-Bench-201 CIFAR-10 table bundled with sknas is used.
 """
@@ -20,6 +23,7 @@ import numpy as np
 
 from sknas.benchmarks._runner import BenchmarkResult, run_seed
 from sknas.benchmarks.nb201 import NB201Benchmark
+from sknas.benchmarks.table import TableBenchmark
 
 __all__ = ["main", "format_table"]
 
@@ -53,22 +57,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="path of nb201_<dataset>.csv (default: the bundled CIFAR-10 table)",
     )
     nb201.add_argument("--dataset", default="cifar10", help="column prefix (default cifar10)")
-    nb201.add_argument(
+    _add_run_arguments(nb201)
+    nb201.add_argument("--seconds-per-mflop", type=float, default=1.0,
+                       help="scale of the simulated training time")
+    table = sub.add_parser(
+        "table", help="any CSV table: one row per architecture, categorical columns"
+    )
+    table.add_argument("data", help="path of the CSV file (.csv or .csv.gz)")
+    table.add_argument("--space-columns", nargs="+", required=True,
+                       help="the columns that define an architecture")
+    table.add_argument("--search-metric", required=True, help="the column a search optimises")
+    table.add_argument("--report-metric", required=True,
+                       help="the column reported for the incumbent")
+    table.add_argument("--minimize", action="store_true",
+                       help="smaller metric values are better (errors, losses)")
+    table.add_argument("--time-column", default=None,
+                       help="a column of training seconds per row (default: 1 per query)")
+    _add_run_arguments(table)
+    return parser
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--strategies", nargs="+", default=["random", "tpe"],
         help="strategy names (as in sknas.samplers.STRATEGIES); NAME:N runs N seeds",
     )
-    nb201.add_argument("--seeds", type=int, default=10, help="seeds per strategy (0..N-1)")
-    nb201.add_argument("--trials", type=int, default=150, help="queries per run")
-    nb201.add_argument("--jobs", type=int, default=1, help="parallel processes (-1: all cores)")
-    nb201.add_argument(
+    parser.add_argument("--seeds", type=int, default=10, help="seeds per strategy (0..N-1)")
+    parser.add_argument("--trials", type=int, default=150, help="queries per run")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel processes (-1: all cores)")
+    parser.add_argument(
         "--queries", type=int, nargs="+", default=None,
         help="query counts shown in the table (default 50 100 150, capped at --trials)",
     )
-    nb201.add_argument("--seconds-per-mflop", type=float, default=1.0,
-                       help="scale of the simulated training time")
-    nb201.add_argument("--plot", default=None, help="write a PNG of test regret vs queries")
-    nb201.add_argument("--json", default=None, help="write the table as JSON")
-    return parser
+    parser.add_argument("--plot", default=None, help="write a PNG of test regret vs queries")
+    parser.add_argument("--json", default=None, help="write the table as JSON")
 
 
 def format_table(
@@ -93,7 +115,7 @@ def format_table(
 
 
 def _run_all(
-    bench: NB201Benchmark, plan: list[tuple[str, int]], n_trials: int, n_jobs: int
+    bench: NB201Benchmark | TableBenchmark, plan: list[tuple[str, int]], n_trials: int, n_jobs: int
 ) -> list[BenchmarkResult]:
     jobs = [(name, seed) for name, n_seeds in plan for seed in range(n_seeds)]
     if n_jobs == 1:
@@ -137,10 +159,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     queries = args.queries or [q for q in (50, 100, 150) if q <= args.trials] or [args.trials]
     if any(q < 1 or q > args.trials for q in queries):
         parser.error(f"--queries must lie in 1..{args.trials}")
+    bench: NB201Benchmark | TableBenchmark
     try:
-        bench = NB201Benchmark.from_csv(
-            args.data, args.dataset, seconds_per_mflop=args.seconds_per_mflop
-        )
+        if args.benchmark == "nb201":
+            bench = NB201Benchmark.from_csv(
+                args.data, args.dataset, seconds_per_mflop=args.seconds_per_mflop
+            )
+            title = f"NAS-Bench-201 {args.dataset}"
+            what = "test accuracy (%) of the incumbent (best validation accuracy so far)"
+        else:
+            bench = TableBenchmark.from_csv(
+                args.data, space_columns=args.space_columns,
+                search_metric=args.search_metric, report_metric=args.report_metric,
+                maximize=not args.minimize, time_column=args.time_column,
+            )
+            title = f"{args.data} ({len(bench)} rows)"
+            sign = "-" if args.minimize else ""
+            what = (
+                f"{sign}{args.report_metric} of the incumbent (best {sign}"
+                f"{args.search_metric} so far)"
+            )
     except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
 
@@ -148,15 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = _run_all(bench, plan, args.trials, args.jobs)
     elapsed = time.perf_counter() - start
     optimum = bench.optimum("test")
-    print(
-        f"NAS-Bench-201 {args.dataset}: test accuracy (%) of the incumbent (best validation "
-        f"accuracy so far), mean ± standard error over seeds, {args.trials} queries per run"
-    )
+    print(f"{title}: {what}, mean ± standard error over seeds, {args.trials} queries per run")
     print(format_table(results, queries, optimum))
     print(f"total {elapsed:.1f} s with {args.jobs} job(s)")
     if args.json:
         summary = {
-            "dataset": args.dataset, "n_trials": args.trials, "optimum_test": optimum,
+            "benchmark": title, "dataset": getattr(args, "dataset", None),
+            "n_trials": args.trials, "optimum_test": optimum,
             "queries": list(queries),
             "strategies": {
                 r.strategy: {
@@ -174,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             from sknas.benchmarks._plot import plot_regret
 
-            plot_regret(results, args.plot, title=f"NAS-Bench-201 {args.dataset}")
+            plot_regret(results, args.plot, title=title)
             print(f"plot written to {args.plot}")
         except ImportError:
             print(

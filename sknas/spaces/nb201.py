@@ -77,7 +77,7 @@ class NB201Space(SearchSpace):
     """
 
     name = "nb201"
-    encodings = ("onehot", "path")
+    encodings = ("onehot", "path", "effective")
     #: Measured best on NAS-Bench-201 at 50, 100 and 150 queries (docs/benchmarks.md).
     default_strategy = "local_search"
 
@@ -236,6 +236,28 @@ class NB201Space(SearchSpace):
         ops = self.ops(arch)
         return any(all(ops[e] != "none" for e in path) for path in _PATHS)
 
+    def effective_ops(self, arch: Architecture) -> tuple[str, ...]:
+        """The operations of ``arch`` with every edge off all live paths set to ``none``.
+
+        An edge counts when some input -> output path through it carries no
+        ``none``; any other edge adds nothing to the output.
+
+        Parameters
+        ----------
+        arch : Architecture
+            A cell of this space.
+
+        Returns
+        -------
+        tuple of str
+        """
+        ops = self.ops(arch)
+        live: set[int] = set()
+        for path in _PATHS:
+            if all(ops[e] != "none" for e in path):
+                live.update(path)
+        return tuple(op if e in live else "none" for e, op in enumerate(ops))
+
     # -- search operators ----------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> Architecture:
         """Draw a cell uniformly at random.
@@ -300,7 +322,7 @@ class NB201Space(SearchSpace):
         ----------
         arch : Architecture
             A cell of this space.
-        kind : {"onehot", "path"}, default="onehot"
+        kind : {"onehot", "path", "effective"}, default="onehot"
             ``"onehot"``: 30 slots, one per (edge, operation).
             ``"path"``: the path encoding of BANANAS (White et al., 2021), 84
             slots, one per sequence of 1 to 3 operations other than ``none``;
@@ -308,14 +330,24 @@ class NB201Space(SearchSpace):
             sequence (the cell has four such paths: ``0-3``, ``0-1-3``,
             ``0-2-3``, ``0-1-2-3``; a path through a ``none`` edge does not exist).
 
+            ``"effective"``: 35 slots, the one-hot of the cell with every edge
+            that lies on no input -> output path of non-``none`` operations
+            set to ``none`` (such an edge does not change what the cell
+            computes), then the count of each operation on the remaining edges.
+
         Returns
         -------
-        numpy.ndarray of shape (30,) or (84,)
+        numpy.ndarray of shape (30,), (84,) or (35,)
         """
         if kind == "onehot":
             return encode_params(self.distributions(), arch.params)
         if kind == "path":
             return _path_encoding(self.ops(arch))
+        if kind == "effective":
+            live = self.effective_ops(arch)
+            onehot = encode_params(self.distributions(), dict(zip(_EDGE_NAMES, live)))
+            counts = [float(live.count(op)) for op in NB201_OPS]
+            return np.concatenate([onehot, counts])
         raise ValueError(
             f"NB201Space does not support encoding {kind!r}; supported: {list(self.encodings)}."
         )
