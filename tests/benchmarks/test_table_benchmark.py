@@ -171,9 +171,10 @@ def test_nb201_as_a_table_matches_the_nb201_benchmark_and_local_search_beats_ran
     arch = bench.arch_at(6111)
     assert bench.query(arch, "test") == pytest.approx(94.3733, abs=1e-4)
     assert len(bench.search_space.neighbours(arch)) == 24
-    seeds = list(range(8))
-    local = run_benchmark(bench, "auto", n_trials=50, seeds=seeds).incumbent_test[:, -1]
-    rand = run_benchmark(bench, "random", n_trials=50, seeds=seeds).incumbent_test[:, -1]
+    # The bar's setting: 100 queries; 16 seeds give local search about 5 SE over random.
+    seeds = list(range(16))
+    local = run_benchmark(bench, "auto", n_trials=100, seeds=seeds).incumbent_test[:, -1]
+    rand = run_benchmark(bench, "random", n_trials=100, seeds=seeds).incumbent_test[:, -1]
     diff = local - rand
     assert diff.mean() > 2 * diff.std(ddof=1) / np.sqrt(len(diff))
 
