@@ -5,7 +5,10 @@
 >>> run_benchmark(bench, "tpe", n_trials=150, seeds=10).mean_se([150])  # doctest: +SKIP
 """
 
+from sknas.benchmarks._hypervolume import HypervolumeScorer
 from sknas.benchmarks._runner import BenchmarkResult, run_benchmark
 from sknas.benchmarks.nb201 import NB201_METRICS, NB201Benchmark
 
-__all__ = ["NB201Benchmark", "NB201_METRICS", "BenchmarkResult", "run_benchmark"]
+__all__ = [
+    "NB201Benchmark", "NB201_METRICS", "BenchmarkResult", "HypervolumeScorer", "run_benchmark",
+]

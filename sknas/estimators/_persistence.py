@@ -211,6 +211,10 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         "n_trials": int(state["n_trials_"]),
         "refit_time": float(state.get("refit_time_", 0.0)),
         "cv_results": _encode_cv_results(state["cv_results_"]),
+        "pareto_front": (
+            None if state.get("pareto_front_") is None
+            else [int(i) for i in state["pareto_front_"]]
+        ),
     }
     members = {
         WEIGHTS: _weights_bytes(weights),
@@ -504,6 +508,12 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
             "image_shape_": None if image_shape is None else tuple(int(v) for v in image_shape),
             "device_": "cpu",
         }
+        front = manifest.get("pareto_front")
+        if front is not None:
+            n_rows = len(state["cv_results_"]["params"])
+            if not all(isinstance(i, int) and 0 <= i < n_rows for i in front):
+                raise ModelFileError("its pareto_front lists rows that cv_results lacks.")
+            state["pareto_front_"] = np.asarray(front, dtype=np.intp)
         if manifest["feature_names_in"] is not None:
             state["feature_names_in_"] = np.asarray(manifest["feature_names_in"], dtype=object)
         if classes is not None:

@@ -45,8 +45,10 @@ class NASRegressor(RegressorMixin, BaseNAS):
         cross-validation (stratified when every class has 5 rows) and holds
         out ``validation_fraction`` of larger data: a hold-out of a few dozen
         rows ranks candidates mostly by chance. None (default): the hold-out.
-    refit : bool or callable, default=True
-        Refit the best (or the chosen) candidate on all the data.
+    refit : bool, callable or dict, default=True
+        Refit the best (or the chosen) candidate on all the data; a dict of
+        cost bounds picks a point on the Pareto front (see
+        :class:`~sknas.NASClassifier`).
     ensemble_size : int, default=1
         Rounds of greedy ensemble selection with replacement over the
         candidates' held-out predictions (see :class:`~sknas.NASClassifier`);
@@ -88,6 +90,19 @@ class NASRegressor(RegressorMixin, BaseNAS):
         Name of the study in ``storage``; an existing study is resumed when it was
         built for the same search (else ``ValueError``). Ignored, with a warning,
         without ``storage``.
+    objectives : sequence of str, default=("score",)
+        What the search optimises: ``"score"`` first, then any of
+        ``"params"``, ``"flops"`` (counted by torch) and ``"latency"`` (ms of a
+        forward pass on the search's device, median of 30 timed runs after 5
+        warm-up runs on one thread, cached per architecture). Several make a
+        multi-objective study (no pruning); see ``docs/multi_objective.md``.
+    constraints : dict, optional
+        Upper bounds of costs, e.g. ``{"latency": 5.0, "params": 1e5}``,
+        passed to Optuna's ``constraints_func`` by the strategies that support
+        it (``"tpe"``, ``"bohb"``, ``"motpe"``, ``"nsga2"``, ``"nsga3"``); with
+        the others they only filter ``pareto_front_`` and the refit.
+    latency_batch_size : int, default=1
+        Inputs per timed forward pass when latency is measured.
 
     Attributes
     ----------
@@ -106,6 +121,10 @@ class NASRegressor(RegressorMixin, BaseNAS):
     ensemble_, ensemble_estimators_ :
         With ``ensemble_size > 1``, the ensemble and its refit members (see
         :class:`~sknas.NASClassifier`).
+    pareto_front_ : ndarray of int
+        Rows of ``cv_results_`` of the non-dominated candidates (on
+        ``objectives``, among those meeting ``constraints``; a repeated
+        architecture once). Costs are in ``cv_results_["cost_<name>"]``.
     n_outputs_ : int
         Number of targets.
     preprocessor_ : sklearn.compose.ColumnTransformer
