@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sknas.benchmarks._cli_multi import add_arguments as add_multi_arguments
+from sknas.benchmarks._cli_multi import latency_options, summarise
 from sknas.benchmarks._runner import BenchmarkResult, run_seed
 from sknas.benchmarks.nb201 import NB201Benchmark
 
@@ -64,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="scale of the simulated training time")
     nb201.add_argument("--plot", default=None, help="write a PNG of test regret vs queries")
     nb201.add_argument("--json", default=None, help="write the table as JSON")
+    add_multi_arguments(nb201)
     return parser
 
 
@@ -89,16 +92,20 @@ def format_table(
 
 
 def _run_all(
-    bench: NB201Benchmark, plan: list[tuple[str, int]], n_trials: int, n_jobs: int
+    bench: NB201Benchmark, plan: list[tuple[str, int]], n_trials: int, n_jobs: int,
+    objectives: Sequence[str] | None = None,
 ) -> list[BenchmarkResult]:
     jobs = [(name, seed) for name, n_seeds in plan for seed in range(n_seeds)]
+    metric = objectives[0] if objectives else "valid"
     if n_jobs == 1:
-        runs = [run_seed(bench, name, seed, n_trials) for name, seed in jobs]
+        runs = [run_seed(bench, name, seed, n_trials, metric=metric, objectives=objectives)
+                for name, seed in jobs]
     else:
         from joblib import Parallel, delayed
 
         runs = Parallel(n_jobs=n_jobs)(
-            delayed(run_seed)(bench, name, seed, n_trials) for name, seed in jobs
+            delayed(run_seed)(bench, name, seed, n_trials, metric=metric, objectives=objectives)
+            for name, seed in jobs
         )
     results = []
     for name, _ in plan:
@@ -135,14 +142,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--queries must lie in 1..{args.trials}")
     try:
         bench = NB201Benchmark.from_csv(
-            args.data, args.dataset, seconds_per_mflop=args.seconds_per_mflop
+            args.data, args.dataset, seconds_per_mflop=args.seconds_per_mflop,
+            **latency_options(args),
         )
     except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
+    if args.objectives is not None and (
+        len(args.objectives) < 2 or any(m not in bench.metrics for m in args.objectives)
+    ):
+        parser.error(f"--objectives needs two metrics or more among {list(bench.metrics)}")
 
     start = time.perf_counter()
-    results = _run_all(bench, plan, args.trials, args.jobs)
+    results = _run_all(bench, plan, args.trials, args.jobs, args.objectives)
     elapsed = time.perf_counter() - start
+    if args.objectives is not None:
+        summarise(args, bench, results, queries)
+        print(f"total {elapsed:.1f} s with {args.jobs} job(s)")
+        return 0
     optimum = bench.optimum("test")
     print(
         f"NAS-Bench-201 {args.dataset}: test accuracy (%) of the incumbent (best validation "
