@@ -102,6 +102,14 @@ def _lemonade(seed: int | None, space: SearchSpace | None) -> optuna.samplers.Ba
     return LemonadeSampler(seed=seed, search_space=space)
 
 
+def _neural_architect(
+    seed: int | None, space: SearchSpace | None
+) -> optuna.samplers.BaseSampler:
+    from sknas.samplers.neural_architect import NeuralArchitectSampler
+
+    return NeuralArchitectSampler(seed=seed, search_space=space)
+
+
 _FACTORIES: dict[str, SamplerFactory] = {
     "random": _random,
     "tpe": _tpe,
@@ -116,6 +124,7 @@ _FACTORIES: dict[str, SamplerFactory] = {
     "nsga3": _nsga3,
     "motpe": _motpe,
     "lemonade": _lemonade,
+    "neural_architect": _neural_architect,
 }
 
 #: Registered strategy names and the factories that build their samplers (read-only:
