@@ -47,7 +47,9 @@ COSTS: tuple[str, ...] = ("params", "flops", "latency")
 #: Trial user attribute holding ``{cost name: value}``.
 COSTS_ATTR = "costs"
 #: Strategy names whose Optuna sampler takes a ``constraints_func``.
-CONSTRAINED_STRATEGIES = frozenset({"tpe", "bohb", "motpe", "nsga2", "nsga3"})
+CONSTRAINED_STRATEGIES = frozenset(
+    {"tpe", "bohb", "motpe", "nsga2", "nsga3", "lemonade", "neural_architect"}
+)
 
 
 def check_objectives(objectives: Any) -> tuple[str, ...]:
@@ -216,17 +218,17 @@ def make_search_sampler(
     func = None if samplers_read_trial_constraints() else CostConstraints(bounds)
     if name in CONSTRAINED_STRATEGIES and func is None:
         return make_sampler(strategy, seed=seed, search_space=search_space)
-    if name in ("tpe", "bohb", "motpe"):
+    if name in ("tpe", "bohb", "motpe") and func is not None:
         return optuna.samplers.TPESampler(
             seed=seed, multivariate=name != "motpe", n_startup_trials=10, constraints_func=func
         )
-    if name == "nsga2":
+    if name == "nsga2" and func is not None:
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=20, constraints_func=func)
-    if name == "nsga3":
+    if name == "nsga3" and func is not None:
         return optuna.samplers.NSGAIIISampler(
             seed=seed, population_size=20, constraints_func=func
         )
-    warnings.warn(
+    warnings.warn(  # on Optuna 4, lemonade and neural_architect cannot read the constraints
         f"strategy={strategy!r} has no constraint support: it searches without the "
         f"constraints, which then only filter pareto_front_ and the refit. Strategies that "
         f"use them while searching: {sorted(CONSTRAINED_STRATEGIES)}.",
