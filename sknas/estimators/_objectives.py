@@ -55,6 +55,10 @@ CONSTRAINED_STRATEGIES = frozenset(
 def check_objectives(objectives: Any) -> tuple[str, ...]:
     """Validate ``objectives``: ``"score"`` first, then distinct costs.
 
+    A single ``"mnasnet:T"`` or ``"mnasnet_hard:T"`` (``T`` in ms) is a
+    single-objective search on MnasNet's reward (see
+    :class:`sknas.latency.MnasNetReward`).
+
     Parameters
     ----------
     objectives : sequence of str
@@ -65,12 +69,15 @@ def check_objectives(objectives: Any) -> tuple[str, ...]:
     tuple of str
     """
     names = (objectives,) if isinstance(objectives, str) else tuple(objectives)
+    if len(names) == 1 and reward_of(names[0]) is not None:
+        return names
     valid = ("score", *COSTS)
     bad = [n for n in names if n not in valid]
     if not names or names[0] != "score" or bad or len(set(names)) != len(names):
         raise ValueError(
             f"objectives must start with 'score' and list distinct names among {list(valid)}, "
-            f"e.g. ('score', 'latency'); got {objectives!r}."
+            f"e.g. ('score', 'latency'), or be one MnasNet reward such as ('mnasnet:5',) or "
+            f"('mnasnet_hard:5',) (target latency in ms); got {objectives!r}."
         )
     return names
 
@@ -104,16 +111,25 @@ def check_bounds(bounds: Any, name: str) -> dict[str, float]:
     return out
 
 
+def reward_of(name: str) -> Any:
+    """The MnasNet reward an objective name stands for, or None."""
+    from sknas.latency._reward import parse_reward
+
+    return parse_reward(name)
+
+
 def cost_names(objectives: Sequence[str], *bounds: Mapping[str, float]) -> tuple[str, ...]:
     """The costs to measure: those among the objectives or bounded anywhere."""
     wanted = set(objectives).union(*(set(b) for b in bounds))
+    if any(reward_of(n) is not None for n in objectives):
+        wanted.add("latency")
     return tuple(c for c in COSTS if c in wanted)
 
 
 def directions(objectives: Sequence[str]) -> list[StudyDirection]:
     """Optuna study directions of ``objectives``."""
     return [
-        StudyDirection.MAXIMIZE if n == "score" else StudyDirection.MINIMIZE for n in objectives
+        StudyDirection.MINIMIZE if n in COSTS else StudyDirection.MAXIMIZE for n in objectives
     ]
 
 
@@ -264,7 +280,7 @@ def pareto_front(
     _, first = np.unique(np.asarray(results["architecture"])[rows].astype(str), return_index=True)
     rows = rows[np.sort(first)]
     losses = np.column_stack([
-        -np.asarray(results["mean_test_score"], dtype=float)[rows] if n == "score"
+        -np.asarray(results["mean_test_score"], dtype=float)[rows] if n not in COSTS
         else np.asarray(results[f"cost_{n}"], dtype=float)[rows]
         for n in objectives
     ])
@@ -330,6 +346,7 @@ class SearchObjectives:
         refit = estimator.refit
         self.refit_bounds = check_bounds(refit, "refit") if isinstance(refit, Mapping) else {}
         self.costs = cost_names(self.objectives, self.constraints, self.refit_bounds)
+        self.reward = reward_of(self.objectives[0])
         self.batch_size = int(getattr(estimator, "latency_batch_size", 1))
 
     @property
@@ -347,6 +364,8 @@ class SearchObjectives:
 
     def values(self, score: float, costs: Mapping[str, float]) -> float | list[float]:
         """The value(s) told to the study for a candidate."""
+        if self.reward is not None:
+            return self.reward(score, costs["latency"])
         if not self.multi:
             return score
         return [score, *(float(costs[n]) for n in self.objectives[1:])]

@@ -129,6 +129,9 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         forward pass on the search's device, median of 30 timed runs after 5
         warm-up runs on one thread, cached per architecture). Several make a
         multi-objective study (no pruning); see ``docs/multi_objective.md``.
+        A single ``"mnasnet:T"`` (``"mnasnet_hard:T"``) searches MnasNet's
+        reward ``score * (latency / T) ** w`` with any strategy
+        (:class:`sknas.latency.MnasNetReward`; ``mean_test_score`` holds it).
     constraints : dict, optional
         Upper bounds of costs, e.g. ``{"latency": 5.0, "params": 1e5}``,
         passed to Optuna's ``constraints_func`` by the strategies that support

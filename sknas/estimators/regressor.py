@@ -91,16 +91,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
         built for the same search (else ``ValueError``). Ignored, with a warning,
         without ``storage``.
     objectives : sequence of str, default=("score",)
-        What the search optimises: ``"score"`` first, then any of
-        ``"params"``, ``"flops"`` (counted by torch) and ``"latency"`` (ms of a
-        forward pass on the search's device, median of 30 timed runs after 5
-        warm-up runs on one thread, cached per architecture). Several make a
-        multi-objective study (no pruning); see ``docs/multi_objective.md``.
+        What the search optimises (see :class:`~sknas.NASClassifier`).
     constraints : dict, optional
-        Upper bounds of costs, e.g. ``{"latency": 5.0, "params": 1e5}``,
-        passed to Optuna's ``constraints_func`` by the strategies that support
-        it (``"tpe"``, ``"bohb"``, ``"motpe"``, ``"nsga2"``, ``"nsga3"``); with
-        the others they only filter ``pareto_front_`` and the refit.
+        Upper bounds of costs (see :class:`~sknas.NASClassifier`).
     latency_batch_size : int, default=1
         Inputs per timed forward pass when latency is measured.
 
@@ -122,9 +115,8 @@ class NASRegressor(RegressorMixin, BaseNAS):
         With ``ensemble_size > 1``, the ensemble and its refit members (see
         :class:`~sknas.NASClassifier`).
     pareto_front_ : ndarray of int
-        Rows of ``cv_results_`` of the non-dominated candidates (on
-        ``objectives``, among those meeting ``constraints``; a repeated
-        architecture once). Costs are in ``cv_results_["cost_<name>"]``.
+        Rows of ``cv_results_`` of the non-dominated candidates (see
+        :class:`~sknas.NASClassifier`).
     n_outputs_ : int
         Number of targets.
     preprocessor_ : sklearn.compose.ColumnTransformer

@@ -12,7 +12,8 @@ Three ways to know how fast a network runs:
   latencies measured on another device (NAS-Bench-201's six devices).
 
 :func:`count_parameters` and :func:`count_flops` are the cheap costs
-(FLOPs through :class:`torch.utils.flop_counter.FlopCounterMode`).
+(FLOPs through :class:`torch.utils.flop_counter.FlopCounterMode`);
+:class:`MnasNetReward` folds accuracy and latency into one reward.
 torch is imported only when a function runs.
 """
 
@@ -21,11 +22,13 @@ from __future__ import annotations
 from sknas.latency._costs import count_flops, count_parameters
 from sknas.latency._lut import LookupTableLatency
 from sknas.latency._measure import MeasuredLatency, measure_latency
+from sknas.latency._reward import MnasNetReward
 from sknas.latency._table import TableLatencyModel, read_latency_table
 
 __all__ = [
     "LookupTableLatency",
     "MeasuredLatency",
+    "MnasNetReward",
     "TableLatencyModel",
     "count_flops",
     "count_parameters",

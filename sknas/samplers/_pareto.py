@@ -12,13 +12,15 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from sknas._optuna_compat import cached_trials, pareto_mask
+from sknas.samplers._base import NASSamplerBase, _native
 
 if TYPE_CHECKING:  # pragma: no cover
+    from optuna.distributions import BaseDistribution
     from optuna.study import Study
 
     from sknas.samplers._base import Domain
 
-__all__ = ["ParetoHistory", "pareto_history", "density_weights"]
+__all__ = ["ParetoHistory", "ParetoSamplerBase", "pareto_history", "density_weights"]
 
 
 @dataclass
@@ -114,3 +116,36 @@ def density_weights(reference: np.ndarray, points: np.ndarray) -> np.ndarray:
         except np.linalg.LinAlgError:
             pass
     return weights / weights.sum()
+
+
+class ParetoSamplerBase(NASSamplerBase):
+    """Base of the strategies that search multi-objective studies (single-objective too).
+
+    Subclasses implement ``_choose(domain, history, rng, seed)`` on a
+    :class:`ParetoHistory`; the first ``n_startup_trials`` proposals are random.
+    """
+
+    @staticmethod
+    def _check_single_objective(study: Study) -> None:
+        return None  # single- and multi-objective studies alike
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Propose a value for every parameter of ``search_space``."""
+        if not search_space:
+            return {}
+        domain = self._domain(search_space)
+        history = pareto_history(study, trial, domain)
+        if len(history) < max(self._n_startup_trials, 2):
+            return {
+                name: self._random_sampler.sample_independent(study, trial, name, dist)
+                for name, dist in search_space.items()
+            }
+        params = self._choose(domain, history, self._trial_rng(trial), self._trial_seed(trial))
+        return {name: _native(search_space[name], params[name]) for name in search_space}
+
+    def _choose(
+        self, domain: Domain, history: ParetoHistory, rng: np.random.Generator, seed: int
+    ) -> dict[str, Any]:
+        raise NotImplementedError

@@ -6,21 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sknas.samplers._base import NASSamplerBase, _check_int, unseen
-from sknas.samplers._pareto import ParetoHistory, density_weights, pareto_history
+from sknas.samplers._base import _check_int, unseen
+from sknas.samplers._pareto import ParetoHistory, ParetoSamplerBase, density_weights
 
 if TYPE_CHECKING:  # pragma: no cover
-    from optuna.distributions import BaseDistribution
-    from optuna.study import Study
-    from optuna.trial import FrozenTrial
-
-    from sknas.samplers._base import Domain, History
+    from sknas.samplers._base import Domain
     from sknas.spaces.base import SearchSpace
 
 __all__ = ["LemonadeSampler"]
 
 
-class LemonadeSampler(NASSamplerBase):
+class LemonadeSampler(ParetoSamplerBase):
     """LEMONADE's multi-objective evolution, one proposal per trial.
 
     The population is the Pareto front of the feasible, completed trials (all
@@ -94,42 +90,12 @@ class LemonadeSampler(NASSamplerBase):
         self._greedy = bool(greedy)
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, search_space=search_space)
 
-    @staticmethod
-    def _check_single_objective(study: Study) -> None:
-        return None  # single- and multi-objective studies alike
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        """Propose a value for every parameter of ``search_space``."""
-        if not search_space:
-            return {}
-        domain = self._domain(search_space)
-        history = pareto_history(study, trial, domain)
-        if len(history) < max(self._n_startup_trials, 1):
-            return {
-                name: self._random_sampler.sample_independent(study, trial, name, dist)
-                for name, dist in search_space.items()
-            }
-        params = self._propose_child(domain, history, self._trial_rng(trial))
-        return {name: _native_value(search_space[name], params[name]) for name in search_space}
-
-    def _propose(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        domain: Domain,
-        history: History,
-        rng: np.random.Generator,
-    ) -> dict[str, Any]:  # pragma: no cover - sample_relative does the work
-        raise NotImplementedError
-
     def _cheap_values(self, history: ParetoHistory) -> np.ndarray:
         column = history.losses[:, self._cheap]
         return np.log(column) if np.all(column > 0) else column
 
-    def _propose_child(
-        self, domain: Domain, history: ParetoHistory, rng: np.random.Generator
+    def _choose(
+        self, domain: Domain, history: ParetoHistory, rng: np.random.Generator, seed: int
     ) -> dict[str, Any]:
         front = history.front()
         cheap = self._cheap_values(history)
@@ -160,8 +126,3 @@ class LemonadeSampler(NASSamplerBase):
         model = Ridge(alpha=1.0).fit(X, cheap)
         return np.asarray(model.predict(domain.encode_many(candidates)), dtype=float)
 
-
-def _native_value(dist: BaseDistribution, value: Any) -> Any:
-    from sknas.samplers._base import _native
-
-    return _native(dist, value)

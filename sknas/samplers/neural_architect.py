@@ -14,15 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sknas._optuna_compat import hypervolume
-from sknas.samplers._base import NASSamplerBase, _check_int, _native, unseen
-from sknas.samplers._pareto import ParetoHistory, pareto_history
+from sknas.samplers._base import _check_int, unseen
+from sknas.samplers._pareto import ParetoHistory, ParetoSamplerBase
 
 if TYPE_CHECKING:  # pragma: no cover
-    from optuna.distributions import BaseDistribution
-    from optuna.study import Study
-    from optuna.trial import FrozenTrial
-
-    from sknas.samplers._base import Domain, History
+    from sknas.samplers._base import Domain
     from sknas.spaces.base import SearchSpace
 
 __all__ = ["NeuralArchitectSampler", "hypervolume_improvement"]
@@ -50,7 +46,7 @@ def hypervolume_improvement(
     return np.array([hypervolume(np.vstack([front, c]), reference) - base for c in candidates])
 
 
-class NeuralArchitectSampler(NASSamplerBase):
+class NeuralArchitectSampler(ParetoSamplerBase):
     """Policy gradient on predicted rewards: performance estimate plus resource cost.
 
     For each proposal, one ridge regression per objective is fitted to the
@@ -113,36 +109,6 @@ class NeuralArchitectSampler(NASSamplerBase):
         self._controller_steps = _check_int("controller_steps", controller_steps, 0)
         self._controller_batch = _check_int("controller_batch", controller_batch, 1)
         super().__init__(seed=seed, n_startup_trials=n_startup_trials, search_space=search_space)
-
-    @staticmethod
-    def _check_single_objective(study: Study) -> None:
-        return None  # single- and multi-objective studies alike
-
-    def sample_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        """Propose a value for every parameter of ``search_space``."""
-        if not search_space:
-            return {}
-        domain = self._domain(search_space)
-        history = pareto_history(study, trial, domain)
-        if len(history) < max(self._n_startup_trials, 2):
-            return {
-                name: self._random_sampler.sample_independent(study, trial, name, dist)
-                for name, dist in search_space.items()
-            }
-        params = self._choose(domain, history, self._trial_rng(trial), self._trial_seed(trial))
-        return {name: _native(search_space[name], params[name]) for name in search_space}
-
-    def _propose(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        domain: Domain,
-        history: History,
-        rng: np.random.Generator,
-    ) -> dict[str, Any]:  # pragma: no cover - sample_relative does the work
-        raise NotImplementedError
 
     # -- predictors ------------------------------------------------------------------
     @staticmethod

@@ -123,3 +123,23 @@ def test_single_objective_with_constraint_refits_a_feasible_candidate(digits):
 def test_invalid_settings_name_the_parameter(digits, params, match):
     with pytest.raises(ValueError, match=match):
         NASClassifier(n_trials=1, max_epochs=1, **params).fit(*digits)
+
+
+def test_mnasnet_reward_is_a_single_objective_any_strategy_can_search(digits):
+    from sknas.latency import MnasNetReward
+
+    X, y = digits
+    est = NASClassifier(
+        search_space=SPACE, objectives=("mnasnet_hard:0.001",), n_trials=3, max_epochs=1,
+        strategy="evolution", random_state=0,
+    ).fit(X, y)
+    results = est.cv_results_
+    assert len(est.study_.directions) == 1
+    reward = MnasNetReward(0.001, hard=True)
+    for i in range(3):  # every network is over a 1 microsecond target: score / (lat / T)
+        raw = results["split0_test_score"][i]
+        assert results["mean_test_score"][i] == pytest.approx(
+            reward(raw, results["cost_latency"][i])
+        )
+        assert results["mean_test_score"][i] < raw
+    assert MnasNetReward(5.0)(0.9, 5.0) == 0.9
