@@ -143,7 +143,11 @@ class SearchJob:
         )
         goals = SearchObjectives(estimator)
         constraints = CostConstraints(goals.constraints)
-        meter = goals.meter(space, int(self.X.shape[1]), self.n_outputs, self.device)
+        width = int(self.X.shape[1])
+        meter = goals.meter(  # the deployed network: the space's inside the input scaling
+            space, width, self.n_outputs, self.device,
+            build=lambda arch: evaluator.inference_module(arch, width),
+        )
         study.sampler = make_search_sampler(
             estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space,
             bounds=goals.constraints,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
@@ -148,6 +148,10 @@ class CostMeter:
         Where latency is measured.
     batch_size : int, default=1
         Inputs per timed forward pass.
+    build : callable, optional
+        ``build(arch)`` returns the network as it will be deployed (the
+        estimators pass their evaluator's ``inference_module``: the space's
+        network inside the input scaling); default ``search_space.build_module``.
     """
 
     def __init__(
@@ -159,6 +163,7 @@ class CostMeter:
         *,
         device: str = "cpu",
         batch_size: int = 1,
+        build: Callable[[Architecture], Any] | None = None,
     ) -> None:
         from sknas.latency import MeasuredLatency
 
@@ -168,6 +173,9 @@ class CostMeter:
         self.latency = MeasuredLatency(
             search_space, n_features_in, n_outputs, batch_size=batch_size, device=device
         )
+        self.build = build or (
+            lambda arch: search_space.build_module(arch, self.n_features_in, n_outputs)
+        )
 
     def measure(self, arch: Architecture) -> dict[str, float]:
         """``{cost: value}`` of ``arch`` (latency in ms, cached per architecture)."""
@@ -175,9 +183,7 @@ class CostMeter:
 
         if not self.names:
             return {}
-        module = self.search_space.build_module(
-            arch, self.n_features_in, self.latency.n_outputs
-        )
+        module = self.build(arch)
         costs: dict[str, float] = {}
         if "params" in self.names:
             costs["params"] = float(count_parameters(module))
@@ -355,11 +361,17 @@ class SearchObjectives:
         return len(self.objectives) > 1
 
     def meter(
-        self, space: SearchSpace, n_features_in: int, n_outputs: int, device: str
+        self,
+        space: SearchSpace,
+        n_features_in: int,
+        n_outputs: int,
+        device: str,
+        build: Callable[[Architecture], Any] | None = None,
     ) -> CostMeter:
         """The :class:`CostMeter` of this search."""
         return CostMeter(
-            space, n_features_in, n_outputs, self.costs, device=device, batch_size=self.batch_size
+            space, n_features_in, n_outputs, self.costs, device=device,
+            batch_size=self.batch_size, build=build,
         )
 
     def values(self, score: float, costs: Mapping[str, float]) -> float | list[float]:
