@@ -144,10 +144,13 @@ class SearchJob:
         goals = SearchObjectives(estimator)
         constraints = CostConstraints(goals.constraints)
         width = int(self.X.shape[1])
-        meter = goals.meter(  # the deployed network: the space's inside the input scaling
-            space, width, self.n_outputs, self.device,
-            build=lambda arch: evaluator.inference_module(arch, width),
-        )
+
+        def deployed(arch: Architecture) -> Any:
+            """The network as the refit returns it: scaling around it, float64 on a CPU."""
+            module = evaluator.inference_module(arch, width)
+            return module.double() if str(self.device) == "cpu" else module
+
+        meter = goals.meter(space, width, self.n_outputs, self.device, build=deployed)
         study.sampler = make_search_sampler(
             estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space,
             bounds=goals.constraints,
