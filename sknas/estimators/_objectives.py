@@ -133,6 +133,17 @@ def directions(objectives: Sequence[str]) -> list[StudyDirection]:
     ]
 
 
+def check_study_directions(study: optuna.Study, objectives: Sequence[str]) -> None:
+    """Refuse to resume a stored study that was created for other objectives."""
+    wanted = directions(objectives)
+    if list(study.directions) != wanted:
+        raise ValueError(
+            f"The study {study.study_name!r} in the storage optimises "
+            f"{[d.name.lower() for d in study.directions]}, but objectives={tuple(objectives)} "
+            f"needs {[d.name.lower() for d in wanted]}. Use another study_name."
+        )
+
+
 class CostMeter:
     """Measures a candidate's costs on an untrained copy of its network.
 

@@ -45,6 +45,7 @@ from sknas.estimators._objectives import (
     SearchObjectives,
     check_objectives,
     check_search_objectives,
+    check_study_directions,
     directions,
     pareto_front,
 )
@@ -620,6 +621,7 @@ class BaseNAS(BaseEstimator):
                 directions=directions(check_objectives(self.objectives)),
                 load_if_exists=True,
             )
+            check_study_directions(study, check_objectives(self.objectives))
             if self.storage is not None:  # before any training: refuse another search's study
                 record = study_record(self, space, job.X, job.y, job.n_outputs)
                 check_or_record(study, record, describe_storage(self.storage))

@@ -143,3 +143,13 @@ def test_mnasnet_reward_is_a_single_objective_any_strategy_can_search(digits):
         )
         assert results["mean_test_score"][i] < raw
     assert MnasNetReward(5.0)(0.9, 5.0) == 0.9
+
+
+def test_a_stored_study_of_other_objectives_is_not_resumed(digits, tmp_path):
+    X, y = digits
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    NASClassifier(search_space=SPACE, n_trials=1, max_epochs=1, storage=storage,
+                  study_name="s", refit=False, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="Use another study_name"):
+        NASClassifier(search_space=SPACE, n_trials=1, max_epochs=1, storage=storage,
+                      study_name="s", objectives=("score", "params"), random_state=0).fit(X, y)
