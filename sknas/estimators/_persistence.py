@@ -486,6 +486,8 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
         ensemble = _check_ensemble(manifest, space, evaluator, n_inputs, members, n_parameters)
         net = _build_net(evaluator, arch, weights, manifest["network"]["dtype"], n_inputs=n_inputs)
         params = {k: v for k, v in manifest["params"].items() if k not in ENVIRONMENT_PARAMS}
+        if isinstance(params.get("objectives"), list):  # JSON has no tuples
+            params["objectives"] = tuple(params["objectives"])
         if "search_space" not in params:  # an instance: the rebuilt one stands in for it
             params["search_space"] = space
         estimator = estimator_class(**params)

@@ -79,7 +79,7 @@ def test_save_and_load_keep_the_front(fitted, tmp_path):
     np.testing.assert_array_equal(
         loaded.cv_results_["cost_latency"], fitted.cv_results_["cost_latency"]
     )
-    assert loaded.objectives == list(fitted.objectives) or loaded.objectives == fitted.objectives
+    assert loaded.objectives == fitted.objectives
 
 
 def test_constraints_reach_optuna_and_filter_the_front(digits):
