@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sknas.latency._measure import measure_latency
+from sknas.latency._measure import MeasuredLatency, measure_latency
 
 if TYPE_CHECKING:  # pragma: no cover
     from sknas.spaces.base import Architecture, SearchSpace
@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["LookupTableLatency"]
 
 
-class LookupTableLatency:
+class LookupTableLatency(MeasuredLatency):
     """Latency predicted as the sum of per-block latencies from a lookup table.
 
     The search space splits a network into blocks through its
@@ -40,6 +40,11 @@ class LookupTableLatency:
     table_ : dict of str to float
         Measured milliseconds of each block key.
 
+    Notes
+    -----
+    A subclass of :class:`MeasuredLatency` for its settings; ``predict``
+    sums blocks instead of timing the whole network.
+
     Examples
     --------
     >>> import numpy as np
@@ -61,22 +66,21 @@ class LookupTableLatency:
         warmup: int = 5,
         n_threads: int | None = 1,
     ) -> None:
-        self.search_space = search_space
-        self.n_features_in = int(n_features_in)
-        self.n_outputs = int(n_outputs)
-        self.batch_size = batch_size
-        self.repeats = repeats
-        self.warmup = warmup
-        self.n_threads = n_threads
+        super().__init__(
+            search_space, n_features_in, n_outputs, batch_size=batch_size, repeats=repeats,
+            warmup=warmup, n_threads=n_threads,
+        )
         self.table_: dict[str, float] = {}
 
-    def predict(self, arch: Architecture) -> float:
+    def predict(self, arch: Architecture, module: Any = None) -> float:
         """Sum of the table's latencies of ``arch``'s blocks, in milliseconds.
 
         Parameters
         ----------
         arch : Architecture
             An architecture of the space.
+        module : ignored
+            The blocks are built by the space's ``latency_blocks``.
 
         Returns
         -------
