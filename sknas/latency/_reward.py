@@ -31,7 +31,7 @@ class MnasNetReward:
     --------
     >>> reward = MnasNetReward(5.0)
     >>> round(reward(0.9, 10.0), 4)
-    0.8573
+    0.8574
     >>> MnasNetReward(5.0, hard=True)(0.9, 4.0)
     0.9
     """
