@@ -13,6 +13,7 @@ collect_ignore = ["estimators/_sigint_child.py"]
 #: Real data shared by the project's tests, next to the repository (never copied into it).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NB201_CSV = SHARED_DATA / "nb201" / "nb201_cifar10.csv"
+NB201_LATENCY_CSV = SHARED_DATA / "nb201" / "nb201_latency.csv.gz"
 
 
 def _require_data_file(path: Path) -> Path:
@@ -51,3 +52,9 @@ def tiny_search():
         search_space="mlp", n_trials=4, max_epochs=3, random_state=0, n_threads=1
     )
     return clf.fit(X[:300], y[:300])
+
+
+@pytest.fixture(scope="session")
+def nb201_latency_csv() -> Path:
+    """Path of NAS-Bench-201's latency table, six devices (skips the test when absent)."""
+    return _require_data_file(NB201_LATENCY_CSV)

@@ -5,6 +5,7 @@
 >>> run_benchmark(bench, "tpe", n_trials=150, seeds=10).mean_se([150])  # doctest: +SKIP
 """
 
+from sknas.benchmarks._hypervolume import HypervolumeScorer
 from sknas.benchmarks._runner import BenchmarkResult, run_benchmark
 from sknas.benchmarks.nb201 import NB201_METRICS, NB201Benchmark
 from sknas.benchmarks.surrogate import SurrogateBenchmark
@@ -19,4 +20,5 @@ __all__ = [
     "TableSpace",
     "MissingArchitectureError",
     "SurrogateBenchmark",
+    "HypervolumeScorer",
 ]

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from sknas.benchmarks._cli_multi import add_arguments as add_multi_arguments
+from sknas.benchmarks._cli_multi import latency_options, summarise
 from sknas.benchmarks._runner import BenchmarkResult, run_seed
 from sknas.benchmarks.nb201 import NB201Benchmark
 from sknas.benchmarks.table import TableBenchmark
@@ -60,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_arguments(nb201)
     nb201.add_argument("--seconds-per-mflop", type=float, default=1.0,
                        help="scale of the simulated training time")
+    add_multi_arguments(nb201)
     table = sub.add_parser(
         "table", help="any CSV table: one row per architecture, categorical columns"
     )
@@ -115,16 +118,20 @@ def format_table(
 
 
 def _run_all(
-    bench: NB201Benchmark | TableBenchmark, plan: list[tuple[str, int]], n_trials: int, n_jobs: int
+    bench: NB201Benchmark | TableBenchmark, plan: list[tuple[str, int]], n_trials: int,
+    n_jobs: int, objectives: Sequence[str] | None = None,
 ) -> list[BenchmarkResult]:
     jobs = [(name, seed) for name, n_seeds in plan for seed in range(n_seeds)]
+    metric = objectives[0] if objectives else "valid"
     if n_jobs == 1:
-        runs = [run_seed(bench, name, seed, n_trials) for name, seed in jobs]
+        runs = [run_seed(bench, name, seed, n_trials, metric=metric, objectives=objectives)
+                for name, seed in jobs]
     else:
         from joblib import Parallel, delayed
 
         runs = Parallel(n_jobs=n_jobs)(
-            delayed(run_seed)(bench, name, seed, n_trials) for name, seed in jobs
+            delayed(run_seed)(bench, name, seed, n_trials, metric=metric, objectives=objectives)
+            for name, seed in jobs
         )
     results = []
     for name, _ in plan:
@@ -163,7 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.benchmark == "nb201":
             bench = NB201Benchmark.from_csv(
-                args.data, args.dataset, seconds_per_mflop=args.seconds_per_mflop
+                args.data, args.dataset, seconds_per_mflop=args.seconds_per_mflop,
+                **latency_options(args),
             )
             title = f"NAS-Bench-201 {args.dataset}"
             what = "test accuracy (%) of the incumbent (best validation accuracy so far)"
@@ -181,10 +189,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
     except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
+    objectives = getattr(args, "objectives", None)  # the nb201 subcommand has them
+    if objectives is not None and (
+        len(objectives) < 2 or any(m not in bench.metrics for m in objectives)
+    ):
+        parser.error(f"--objectives needs two metrics or more among {list(bench.metrics)}")
 
     start = time.perf_counter()
-    results = _run_all(bench, plan, args.trials, args.jobs)
+    results = _run_all(bench, plan, args.trials, args.jobs, objectives)
     elapsed = time.perf_counter() - start
+    if objectives is not None:
+        summarise(args, bench, results, queries)
+        print(f"total {elapsed:.1f} s with {args.jobs} job(s)")
+        return 0
     optimum = bench.optimum("test")
     print(f"{title}: {what}, mean ± standard error over seeds, {args.trials} queries per run")
     print(format_table(results, queries, optimum))

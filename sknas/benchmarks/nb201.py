@@ -30,7 +30,7 @@ NB201_METRICS: dict[str, str] = {
 # Read when present (not required).
 _OPTIONAL_METRICS: dict[str, str] = {"test_12ep": "{dataset}_test_acc_12ep"}
 # Metrics where smaller is better; every other metric is an accuracy.
-_MINIMISE = frozenset({"params", "flops", "time"})
+_MINIMISE = frozenset({"params", "flops", "time", "latency"})
 
 
 class NB201Benchmark:
@@ -131,6 +131,8 @@ class NB201Benchmark:
         dataset: str = "cifar10",
         *,
         seconds_per_mflop: float = 1.0,
+        latency: str | os.PathLike[str] | None = None,
+        device: str | None = None,
     ) -> NB201Benchmark:
         """Load the table from a CSV file (never downloads anything).
 
@@ -146,6 +148,12 @@ class NB201Benchmark:
             Prefix of the metric columns.
         seconds_per_mflop : float, default=1.0
             Scale of the simulated training time (see the class docstring).
+        latency : str or path-like, optional
+            A latency table (``nb201_latency.csv.gz``: ``arch_str`` and
+            ``lat_<device>_ms`` columns); with ``device`` it adds the metric
+            ``"latency"`` (ms, smaller is better).
+        device : str, optional
+            The latency table's device, e.g. ``"pixel3"`` or ``"fpga"``.
 
         Returns
         -------
@@ -154,7 +162,7 @@ class NB201Benchmark:
         Raises
         ------
         FileNotFoundError
-            If ``path`` does not exist.
+            If ``path`` (or ``latency``) does not exist.
         ValueError
             If a required column is missing or a value is not a number.
         """
@@ -204,6 +212,13 @@ class NB201Benchmark:
                 ) from None
         if arch_strs:
             NB201Space().arch_from_str(arch_strs[0])  # fail early on a foreign format
+        if (latency is None) != (device is None):
+            raise ValueError(
+                "NB201Benchmark: latency= (the latency table's path) and device= (one of its "
+                f"devices) go together; got latency={latency!r}, device={device!r}."
+            )
+        if latency is not None and device is not None:
+            columns["latency"] = _latency_column(latency, device, arch_strs)
         return cls(
             arch_strs,
             columns,
@@ -384,3 +399,20 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
     if header is None:
         raise ValueError(f"NB201Benchmark: {str(path)!r} is empty.")
     return header, list(reader)
+
+
+def _latency_column(
+    path: str | os.PathLike[str], device: str, arch_strs: Sequence[str]
+) -> np.ndarray:
+    """One device's latencies aligned with ``arch_strs`` (every cell must be listed)."""
+    from sknas.latency import read_latency_table
+
+    names, values = read_latency_table(path, device)
+    by_str = dict(zip(names, values))
+    missing = [s for s in arch_strs if s not in by_str]
+    if missing:
+        raise ValueError(
+            f"NB201Benchmark: the latency table {str(path)!r} lacks {len(missing)} cells of "
+            f"the table, e.g. {missing[0]!r}."
+        )
+    return np.array([by_str[s] for s in arch_strs], dtype=float)

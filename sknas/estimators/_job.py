@@ -29,7 +29,12 @@ import optuna
 
 from sknas._search import SearchOutcome, run_search
 from sknas.estimators._ensemble import PREDICTIONS_ATTR, encode_predictions, splits_digest
-from sknas.samplers import make_sampler
+from sknas.estimators._objectives import (
+    COSTS_ATTR,
+    CostConstraints,
+    SearchObjectives,
+    make_search_sampler,
+)
 from sknas.spaces._description import describe_space, rebuild_space
 from sknas.spaces.base import Architecture, SearchSpace
 
@@ -139,15 +144,30 @@ class SearchJob:
         evaluator = estimator._make_evaluator(
             space, self.n_outputs, self.splits, self.device, search_deadline=self.deadline
         )
-        study.sampler = make_sampler(
-            estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space
+        goals = SearchObjectives(estimator)
+        constraints = CostConstraints(goals.constraints)
+        width = int(self.X.shape[1])
+
+        def deployed(arch: Architecture) -> Any:
+            """The network as the refit returns it: scaling around it, float64 on a CPU."""
+            module = evaluator.inference_module(arch, width)
+            return module.double() if str(self.device) == "cpu" else module
+
+        meter = goals.meter(space, width, self.n_outputs, self.device, build=deployed)
+        study.sampler = make_search_sampler(
+            estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space,
+            bounds=goals.constraints,
         )
         study.pruner = estimator._resolve_pruner(space)
         me = worker_id()
         X, y, train_seed, weights = self.X, self.y, self.train_seed, self.sample_weight
         digest = splits_digest(self.splits)
 
-        def objective(trial: optuna.Trial, arch: Architecture) -> float:
+        def objective(trial: optuna.Trial, arch: Architecture) -> float | list[float]:
+            costs = meter.measure(arch)
+            if costs:
+                trial.set_user_attr(COSTS_ATTR, costs)
+                constraints.record(trial, costs)
             seed = trial_seed(train_seed, trial.number)
             trial.set_user_attr("seed", seed)
             trial.set_user_attr(WORKER_ATTR, me)
@@ -162,7 +182,7 @@ class SearchJob:
                 trial.set_user_attr(PREDICTIONS_ATTR, encoded)
             if not np.isfinite(result.score):
                 raise ValueError(f"validation score is {result.score}")
-            return result.score
+            return goals.values(result.score, costs)
 
         error_score = estimator.error_score
         return run_search(

@@ -214,6 +214,10 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         "n_trials": int(state["n_trials_"]),
         "refit_time": float(state.get("refit_time_", 0.0)),
         "cv_results": _encode_cv_results(state["cv_results_"]),
+        "pareto_front": (
+            None if state.get("pareto_front_") is None
+            else [int(i) for i in state["pareto_front_"]]
+        ),
     }
     members = {
         WEIGHTS: _weights_bytes(weights),
@@ -490,6 +494,8 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
         ensemble = _check_ensemble(manifest, space, evaluator, n_inputs, members, n_parameters)
         net = _build_net(evaluator, arch, weights, manifest["network"]["dtype"], n_inputs=n_inputs)
         params = {k: v for k, v in manifest["params"].items() if k not in ENVIRONMENT_PARAMS}
+        if isinstance(params.get("objectives"), list):  # JSON has no tuples
+            params["objectives"] = tuple(params["objectives"])
         if "search_space" not in params:  # an instance: the rebuilt one stands in for it
             params["search_space"] = space
         estimator = estimator_class(**params)
@@ -514,6 +520,12 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
         }
         if manifest.get("sequence_shape") is not None:
             state["sequence_shape_"] = tuple(int(v) for v in manifest["sequence_shape"])
+        front = manifest.get("pareto_front")
+        if front is not None:
+            n_rows = len(state["cv_results_"]["params"])
+            if not all(isinstance(i, int) and 0 <= i < n_rows for i in front):
+                raise ModelFileError("its pareto_front lists rows that cv_results lacks.")
+            state["pareto_front_"] = np.asarray(front, dtype=np.intp)
         if manifest["feature_names_in"] is not None:
             state["feature_names_in_"] = np.asarray(manifest["feature_names_in"], dtype=object)
         if classes is not None:

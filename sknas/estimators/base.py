@@ -42,6 +42,14 @@ from sknas.estimators._checks import (
     resolve_device,
 )
 from sknas.estimators._job import SearchJob, publish_job, trial_seed
+from sknas.estimators._objectives import (
+    SearchObjectives,
+    check_objectives,
+    check_search_objectives,
+    check_study_directions,
+    directions,
+    pareto_front,
+)
 from sknas.estimators._progress import ProgressBar
 from sknas.estimators._results import FINISHED_STATES, build_cv_results
 from sknas.estimators._resume import check_or_record, study_record
@@ -113,7 +121,7 @@ class BaseNAS(BaseEstimator):
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "cv": ["cv_object", StrOptions({"auto"}), None],
-        "refit": ["boolean", callable],
+        "refit": ["boolean", callable, dict],
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "pruner": [StrOptions(set(PRUNER_NAMES)), optuna.pruners.BasePruner, None],
         "error_score": [StrOptions({"raise"}), Real],
@@ -132,6 +140,9 @@ class BaseNAS(BaseEstimator):
         "storage": [str, optuna.storages.BaseStorage, None],
         "study_name": [str, None],
         "callbacks": [list, None],
+        "objectives": [tuple, list, str],
+        "constraints": [dict, None],
+        "latency_batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -161,6 +172,9 @@ class BaseNAS(BaseEstimator):
         storage: Any = None,
         study_name: str | None = None,
         callbacks: list | None = None,
+        objectives: Any = ("score",),
+        constraints: dict | None = None,
+        latency_batch_size: int = 1,
     ) -> None:
         self.search_space = search_space
         self.strategy = strategy
@@ -186,6 +200,9 @@ class BaseNAS(BaseEstimator):
         self.storage = storage
         self.study_name = study_name
         self.callbacks = callbacks
+        self.objectives = objectives
+        self.constraints = constraints
+        self.latency_batch_size = latency_batch_size
 
     def set_params(self, **params: Any) -> BaseNAS:
         """Set the estimator's parameters, and those of its search space or strategy.
@@ -329,6 +346,8 @@ class BaseNAS(BaseEstimator):
         ``"bohb"``), else ``"median"``; ``strategy="auto"`` is first resolved
         through ``search_space``. See :func:`sknas.evaluation.make_pruner`.
         """
+        if SearchObjectives(self).multi:
+            return optuna.pruners.NopPruner()  # Optuna cannot prune multi-objective trials
         strategy = auto_strategy(search_space) if self.strategy == "auto" else self.strategy
         return make_pruner(
             self.pruner, max_epochs=self.max_epochs, default=default_pruner(strategy)
@@ -508,6 +527,7 @@ class BaseNAS(BaseEstimator):
         self._validate_params()
         trial_callbacks, _ = split_callbacks(self.callbacks)
         check_trial_callbacks_allowed(trial_callbacks, self._resolve_n_jobs())
+        goals = check_search_objectives(self)
         X = self._flatten_images(X, reset=True)
         n_rows = _num_samples(X)
         X32, y_encoded, n_outputs, weights, kept = self._validate_fit_data(X, y, sample_weight)
@@ -560,7 +580,10 @@ class BaseNAS(BaseEstimator):
                 stacklevel=3,
             )
 
-        self.best_index_ = self._select_best_index()
+        self.pareto_front_ = pareto_front(self.cv_results_, goals.objectives, goals.constraints)
+        front = self.pareto_front_
+        chosen = None if callable(self.refit) else goals.best_index(self.cv_results_, front)
+        self.best_index_ = self._select_best_index() if chosen is None else chosen
         best_trial = trials[self.best_index_]
         self.best_params_ = dict(best_trial.params)
         self.best_architecture_ = space.decode(best_trial.params)
@@ -716,9 +739,10 @@ class BaseNAS(BaseEstimator):
                 study_name=self._study_name(job),
                 sampler=optuna.samplers.RandomSampler(),
                 pruner=self._resolve_pruner(space),
-                direction="maximize",
+                directions=directions(check_objectives(self.objectives)),
                 load_if_exists=True,
             )
+            check_study_directions(study, check_objectives(self.objectives))
             if self.storage is not None:  # before any training: refuse another search's study
                 record = study_record(
                     self, space, job.X, job.y, job.n_outputs, job.sample_weight
@@ -822,7 +846,7 @@ class BaseNAS(BaseEstimator):
     #: Fitted attributes that depend on the data or the settings.
     _OPTIONAL_STATE: tuple[str, ...] = (
         "best_estimator_", "refit_time_", "feature_names_in_", "study_", "ensemble_",
-        "ensemble_estimators_", "sequence_shape_",
+        "ensemble_estimators_", "sequence_shape_", "pareto_front_",
     )
 
     def _get_fitted_state(self) -> dict[str, Any]:

@@ -62,9 +62,12 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         cross-validation (stratified when every class has 5 rows) and holds
         out ``validation_fraction`` of larger data: a hold-out of a few dozen
         rows ranks candidates mostly by chance. None (default): the hold-out.
-    refit : bool or callable, default=True
-        Refit the best candidate on all the data. A callable receives
-        ``cv_results_`` and returns the index of the candidate to refit.
+    refit : bool, callable or dict, default=True
+        Refit the best candidate on all the data (with several objectives or
+        constraints: the best score on the Pareto front). A callable receives
+        ``cv_results_`` and returns the index of the candidate to refit; a
+        dict of cost bounds (``{"latency": 5.0}``) picks the best score among
+        the front's candidates that meet them.
     ensemble_size : int, default=1
         Rounds of greedy ensemble selection with replacement (Caruana et al.,
         2004) over the completed candidates' held-out predictions, optimising
@@ -145,6 +148,22 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         ``n_samples / (n_classes * its (weighted) count)``. The weights reach
         the training losses, the validation scores, the ensemble's selection
         and the refit.
+    objectives : sequence of str, default=("score",)
+        What the search optimises: ``"score"`` first, then any of
+        ``"params"``, ``"flops"`` (counted by torch) and ``"latency"`` (ms of a
+        forward pass on the search's device, median of 30 timed runs after 5
+        warm-up runs on one thread, cached per architecture). Several make a
+        multi-objective study (no pruning); see ``docs/multi_objective.md``.
+        A single ``"mnasnet:T"`` (``"mnasnet_hard:T"``) searches MnasNet's
+        reward ``score * (latency / T) ** w`` with any strategy
+        (:class:`sknas.latency.MnasNetReward`; ``mean_test_score`` holds it).
+    constraints : dict, optional
+        Upper bounds of costs, e.g. ``{"latency": 5.0, "params": 1e5}``,
+        passed to Optuna's ``constraints_func`` by the strategies that support
+        it (``"tpe"``, ``"bohb"``, ``"motpe"``, ``"nsga2"``, ``"nsga3"``); with
+        the others they only filter ``pareto_front_`` and the refit.
+    latency_batch_size : int, default=1
+        Inputs per timed forward pass when latency is measured.
 
     Attributes
     ----------
@@ -178,6 +197,10 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     ensemble_estimators_ : list of skorch.NeuralNetClassifier
         With ``ensemble_size > 1``: the members refit on all the data, in the
         order of ``ensemble_.indices`` (the first is ``best_estimator_``).
+    pareto_front_ : ndarray of int
+        Rows of ``cv_results_`` of the non-dominated candidates (on
+        ``objectives``, among those meeting ``constraints``; a repeated
+        architecture once). Costs are in ``cv_results_["cost_<name>"]``.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
@@ -244,6 +267,9 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         storage: Any = None,
         study_name: str | None = None,
         callbacks: list | None = None,
+        objectives: Any = ("score",),
+        constraints: dict | None = None,
+        latency_batch_size: int = 1,
         class_weight: dict | str | None = None,
     ) -> None:
         super().__init__(
@@ -271,6 +297,9 @@ class NASClassifier(ClassifierMixin, BaseNAS):
             storage=storage,
             study_name=study_name,
             callbacks=callbacks,
+            objectives=objectives,
+            constraints=constraints,
+            latency_batch_size=latency_batch_size,
         )
         self.class_weight = class_weight
 

@@ -363,3 +363,32 @@ class SearchSpace(BaseEstimator):
                 f"supported: {list(self.encodings)}."
             )
         return encode_params(self.distributions(), self.to_params(arch))
+
+    def latency_blocks(
+        self, arch: Architecture, n_features_in: int, n_outputs: int
+    ) -> list[tuple[str, torch.nn.Module, tuple[int, ...]]]:
+        """Split ``arch``'s network into blocks for a latency lookup table (optional hook).
+
+        :class:`sknas.latency.LookupTableLatency` measures each block once
+        and sums the blocks of a network. Spaces that do not implement the
+        hook raise ``NotImplementedError``.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+        n_features_in : int
+            Number of input features.
+        n_outputs : int
+            Number of outputs.
+
+        Returns
+        -------
+        list of (str, torch.nn.Module, tuple of int)
+            ``(key, block, input_shape)``: the key names the operation and its
+            configuration, ``input_shape`` excludes the batch dimension.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not split its networks into latency blocks; "
+            "measure whole networks with sknas.latency.MeasuredLatency instead."
+        )

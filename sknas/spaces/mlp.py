@@ -373,3 +373,30 @@ class MLPSpace(SearchSpace):
             ensemble_size=k,
             input_clip=bool(params.get("input_clip", False)),
         )
+
+    def latency_blocks(
+        self, arch: Architecture, n_features_in: int, n_outputs: int
+    ) -> list[tuple[str, torch.nn.Module, tuple[int, ...]]]:
+        """The embedding (if any), each hidden block and the head, with their input shapes.
+
+        See :meth:`SearchSpace.latency_blocks`.
+
+        Parameters
+        ----------
+        arch : Architecture
+            A decoded MLP architecture.
+        n_features_in : int
+            Number of input features.
+        n_outputs : int
+            Number of outputs.
+
+        Returns
+        -------
+        list of (str, torch.nn.Module, tuple of int)
+        """
+        from sknas.latency._blocks import traced_blocks
+
+        module: Any = self.build_module(arch, n_features_in, n_outputs)
+        blocks = [b for b in (module.embedding,) if b is not None]
+        blocks += [*module.blocks, module.head]
+        return traced_blocks(module, (int(n_features_in),), blocks)

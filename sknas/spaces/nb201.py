@@ -416,6 +416,38 @@ class NB201Space(SearchSpace):
             cells_per_stage=self.cells_per_stage,
         )
 
+    def latency_blocks(
+        self, arch: Architecture, n_features_in: int, n_outputs: int
+    ) -> list[tuple[str, torch.nn.Module, tuple[int, ...]]]:
+        """The stem, every edge operation of every cell, the reductions and the head.
+
+        Each edge is a block at its stage's channels and resolution, so a
+        lookup table holds 5 operations x 3 stages plus the fixed blocks (see
+        :meth:`SearchSpace.latency_blocks`); the sums at the cells' nodes are
+        not counted.
+
+        Parameters
+        ----------
+        arch : Architecture
+            A cell of this space.
+        n_features_in : int
+            Number of features of a flattened image.
+        n_outputs : int
+            Number of classes.
+
+        Returns
+        -------
+        list of (str, torch.nn.Module, tuple of int)
+        """
+        from sknas.latency._blocks import traced_blocks
+        from sknas.spaces._nb201_module import NB201Cell
+
+        module: Any = self.build_module(arch, n_features_in, n_outputs)
+        blocks: list[torch.nn.Module] = [module.stem]
+        for layer in module.cells:
+            blocks.extend(layer.edges if isinstance(layer, NB201Cell) else [layer])
+        blocks += [module.lastact, module.global_pooling, module.classifier]
+        return traced_blocks(module, (int(n_features_in),), blocks)
 
 def _arch_str(ops: Sequence[str]) -> str:
     nodes = []

@@ -242,6 +242,11 @@ BAD_PARAMS = [
     ("callbacks", [42], "neither a skorch"),
     ("class_weight", "heavy", "class_weight"),
     ("class_weight", 3, "class_weight"),
+    ("objectives", ("latency", "score"), "objectives must start with 'score'"),
+    ("objectives", 3, "'objectives' parameter"),
+    ("constraints", {"latency": -1}, "constraints must map costs"),
+    ("constraints", "fast", "'constraints' parameter"),
+    ("latency_batch_size", 0, "'latency_batch_size' parameter"),
 ]
 
 
