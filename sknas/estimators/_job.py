@@ -29,6 +29,7 @@ import optuna
 
 from sknas._search import SearchOutcome, run_search
 from sknas.estimators._ensemble import PREDICTIONS_ATTR, encode_predictions, splits_digest
+from sknas.oneshot import is_oneshot
 from sknas.samplers import make_sampler
 from sknas.spaces._description import describe_space, rebuild_space
 from sknas.spaces.base import Architecture, SearchSpace
@@ -136,8 +137,11 @@ class SearchJob:
         evaluator = estimator._make_evaluator(
             space, self.n_outputs, self.splits, self.device, search_deadline=self.deadline
         )
-        study.sampler = make_sampler(
-            estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space
+        oneshot = is_oneshot(estimator.strategy)
+        study.sampler = optuna.samplers.RandomSampler(seed=self.sampler_seed) if oneshot else (
+            make_sampler(
+                estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space
+            )
         )
         study.pruner = estimator._resolve_pruner(space)
         me = worker_id()
@@ -162,6 +166,13 @@ class SearchJob:
             return result.score
 
         error_score = estimator.error_score
+        if oneshot:  # supernet search, then its derived architectures as trials
+            from sknas.oneshot._estimator import run_oneshot
+
+            return run_oneshot(
+                self, study, objective, worker_index=worker_index, callbacks=callbacks or [],
+                catch=not (isinstance(error_score, str) and error_score == "raise"),
+            )
         return run_search(
             study,
             space,
