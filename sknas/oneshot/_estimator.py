@@ -85,7 +85,7 @@ def run_oneshot(
     if worker_index > 0:
         return SearchOutcome(0, False, False, 0.0)
     estimator = job.estimator
-    strategy = make_oneshot(estimator.strategy)
+    strategy = make_oneshot(estimator.strategy)  # type: ignore[arg-type]
     train, valid = job.splits[0]
     remaining = job.remaining_time()
     seed = int(np.random.SeedSequence([job.train_seed, 1201]).generate_state(1)[0] >> 1)

@@ -111,13 +111,13 @@ class SearchLoop:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.weight_parameters(), 5.0)
         self.w_opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     def first_order_arch_step(self, xv: torch.Tensor, yv: torch.Tensor) -> float:
         """One Adam step of the architecture on the validation loss at the current weights."""
         self.a_opt.zero_grad()
         loss = self.strategy.arch_loss(self.net, self.loss(self.net(xv), yv))
-        loss.backward()
+        loss.backward(inputs=self.net.arch_parameters())
         self.a_opt.step()
         return float(loss.detach())
 
@@ -152,7 +152,7 @@ class SearchLoop:
             w.grad = None
         return float(loss.detach())
 
-    def hessian_eigenvalue(self, n_iter: int = 10) -> float:
+    def hessian_eigenvalue(self, n_iter: int) -> float:
         """Dominant eigenvalue of the validation loss' Hessian in ``alphas`` (power iteration).
 
         Hessian-vector products come from double backward through autograd

@@ -57,13 +57,13 @@ def restore_alphas(loop: SearchLoop) -> None:
 
 
 def eigenvalue_early_stop(loop: SearchLoop, record: dict[str, Any], window: int,
-                          ratio: float) -> bool:
+                          ratio: float, n_iter: int) -> bool:
     """RobustDARTS: record the Hessian's top eigenvalue; stop (and roll back) when it grew.
 
     Returns True when ``eig[t] / eig[t - window] > ratio``; the architecture
     parameters of epoch ``t - window`` are then restored.
     """
-    eig = loop.hessian_eigenvalue()
+    eig = loop.hessian_eigenvalue(n_iter)
     record["eigenvalue"] = eig
     eigs = loop.state.setdefault("eigenvalues", [])
     snapshots = loop.state.setdefault("snapshots", [])

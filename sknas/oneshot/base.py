@@ -208,7 +208,9 @@ class OneShotStrategy(BaseEstimator):
         for name in ("epochs", "batch_size", "n_candidates"):
             value = self.setting(name)
             if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{type(self).__name__}: {name} must be an int >= 1, got {value!r}.")
+                raise ValueError(
+                    f"{type(self).__name__}: {name} must be an int >= 1, got {value!r}."
+                )
         for name in ("w_lr", "a_lr"):
             value = self.setting(name)
             if not isinstance(value, (int, float)) or not value > 0:

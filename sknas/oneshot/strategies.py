@@ -155,17 +155,19 @@ class RobustDARTS(DARTS):
     over ``window`` epochs, the search stops and the architecture parameters
     of ``window`` epochs earlier are restored.
 
-    Options: ``window`` (default 2), ``ratio`` (default 1.3), ``order``.
+    Options: ``window`` (default 2), ``ratio`` (default 1.3),
+    ``power_iterations`` (default 10), ``order``.
     """
 
     name = "robust_darts"
-    option_defaults = {"order": 1, "window": 2, "ratio": 1.3}
+    option_defaults = {"order": 1, "window": 2, "ratio": 1.3, "power_iterations": 10}
 
     def end_epoch(self, loop, epoch, record):  # noqa: D102
         from sknas.oneshot._selection import eigenvalue_early_stop
 
         return eigenvalue_early_stop(
-            loop, record, int(self.option("window")), float(self.option("ratio"))
+            loop, record, int(self.option("window")), float(self.option("ratio")),
+            int(self.option("power_iterations")),
         )
 
 

@@ -238,7 +238,13 @@ def build_supernet(
             "cannot search it; use search_space='nb201' (or a space that implements "
             "build_supernet), or a black-box strategy such as strategy='tpe'."
         )
-    return space.build_supernet(n_features_in, n_outputs, make_mixer(mixer))
+    net = space.build_supernet(n_features_in, n_outputs, make_mixer(mixer))
+    if not isinstance(net, Supernet):
+        raise TypeError(
+            f"{type(space).__name__}.build_supernet must return a sknas.oneshot.supernet."
+            f"Supernet, got {type(net).__name__}."
+        )
+    return net
 
 
 def architecture_of(space: SearchSpace, net: Supernet, indices: Sequence[int]) -> Architecture:

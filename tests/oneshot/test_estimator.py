@@ -18,12 +18,16 @@ SPACE = NB201Space(channels=4, cells_per_stage=1)
 def images() -> tuple[np.ndarray, np.ndarray]:
     X, y = load_digits(return_X_y=True)
     rng = np.random.default_rng(0)
-    keep = rng.choice(len(X), size=160, replace=False)
+    keep = rng.choice(len(X), size=48, replace=False)
     return (X[keep] / 16.0).reshape(-1, 1, 8, 8).astype(np.float32), y[keep]
 
 
 def _small(name: str):
-    options = {"rsws": {"n_samples": 4}, "enas": {"n_samples": 4, "controller_steps": 2}}
+    options = {
+        "rsws": {"n_samples": 4},
+        "enas": {"n_samples": 4, "controller_steps": 2},
+        "robust_darts": {"power_iterations": 2},
+    }
     return ONESHOT_STRATEGIES[name](epochs=1, batch_size=64, options=options.get(name))
 
 
@@ -48,7 +52,7 @@ def test_name_uses_the_method_defaults_and_is_reproducible(images):
     X, y = images
     make = lambda: NASClassifier(  # noqa: E731
         strategy=GDAS(epochs=2), search_space=SPACE, max_epochs=1, random_state=3
-    ).fit(X[:100], y[:100])
+    ).fit(X[:60], y[:60])
     a, b = make(), make()
     assert a.best_params_ == b.best_params_
     assert a.arch_history_ == b.arch_history_
@@ -80,3 +84,15 @@ def test_bad_options_name_the_parameter(images):
         NASClassifier(
             strategy=GDAS(options={"nope": 1}), search_space=SPACE, max_epochs=1
         ).fit(X, y)
+
+
+def test_timeout_stops_the_supernet_and_still_returns_a_network(images):
+    X, y = images
+    model = NASClassifier(
+        strategy=GDAS(epochs=10_000, batch_size=16), search_space=SPACE, max_epochs=1,
+        timeout=4.0, random_state=0,
+    ).fit(X, y)
+    record = model.study_.user_attrs["sknas:oneshot"]
+    assert record["stopped"] == "deadline"
+    assert len(model.arch_history_) < 10_000
+    assert model.predict(X).shape == (len(X),)

@@ -100,4 +100,5 @@ def test_a_space_without_supernet_is_refused_with_a_clear_error() -> None:
 
 def test_partial_channels_need_divisible_channels() -> None:
     with pytest.raises(ValueError, match="divisible by k=4"):
-        NB201Space(channels=6, cells_per_stage=1).build_supernet(64, 3, make_mixer("partial_channel"))
+        space = NB201Space(channels=6, cells_per_stage=1)
+        space.build_supernet(64, 3, make_mixer("partial_channel"))
