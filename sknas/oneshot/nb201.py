@@ -20,7 +20,7 @@ from torch import nn
 
 from sknas.oneshot.mixers import EdgeMixer
 from sknas.oneshot.supernet import MixedEdge, Supernet
-from sknas.spaces._nb201_module import ResidualReduction, make_op
+from sknas.spaces._nb201_module import make_op, skeleton
 
 __all__ = ["NB201Supernet", "discrete_state_dict"]
 
@@ -87,21 +87,12 @@ class NB201Supernet(Supernet):
                     "smaller k."
                 )
         self.image_shape = tuple(image_shape)
-        self.stem = nn.Sequential(
-            nn.Conv2d(image_shape[0], channels, kernel_size=3, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
+        stem, layers, lastact, pooling, classifier = skeleton(
+            image_shape[0], n_outputs, channels, cells_per_stage,
+            lambda c: MixedCell(c, fraction),
         )
-        layers: list[nn.Module] = []
-        c_prev = channels
-        for stage, c in enumerate((channels, 2 * channels, 4 * channels)):
-            if stage > 0:
-                layers.append(ResidualReduction(c_prev, c))
-            layers.extend(MixedCell(c, fraction) for _ in range(cells_per_stage))
-            c_prev = c
-        self.cells = nn.ModuleList(layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=False))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, n_outputs)
+        self.stem, self.cells, self.lastact = stem, nn.ModuleList(layers), lastact
+        self.global_pooling, self.classifier = pooling, classifier
         self._init_arch(
             [f"edge_{i}_{j}" for i, j in _EDGES],
             [_OPS] * len(_EDGES),
