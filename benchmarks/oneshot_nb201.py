@@ -54,8 +54,11 @@ TITLE = "One-shot strategies on NAS-Bench-201 cells (searched on digits)"
 PARAM_FREE = {"none", "skip_connect", "avg_pool_3x3"}
 
 
-def load_data(seed: int) -> tuple[np.ndarray, ...]:
-    """Digits as flat float32 rows; a stratified test quarter; train/valid split of the rest."""
+def load_data(seed: int, max_rows: int | None = None) -> tuple[np.ndarray, ...]:
+    """Digits as flat float32 rows; a stratified test quarter; train/valid split of the rest.
+
+    ``max_rows`` keeps a stratified subset of the search rows (the test quarter is kept whole).
+    """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -64,6 +67,10 @@ def load_data(seed: int) -> tuple[np.ndarray, ...]:
     X_fit, X_test, y_fit, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0
     )
+    if max_rows is not None and max_rows < len(X_fit):
+        X_fit, _, y_fit, _ = train_test_split(
+            X_fit, y_fit, train_size=max_rows, stratify=y_fit, random_state=0
+        )
     train, valid = train_test_split(
         np.arange(len(X_fit)), test_size=0.2, stratify=y_fit, random_state=seed
     )
@@ -100,7 +107,7 @@ def run_method(name: str, seed: int, args: argparse.Namespace, bench: NB201Bench
     """One search with one seed: the row of the results table."""
     from scipy.stats import kendalltau
 
-    X, y, X_test, y_test, train, valid = load_data(seed)
+    X, y, X_test, y_test, train, valid = load_data(seed, args.max_rows)
     data = SearchData(X[train], y[train], X[valid], y[valid], n_outputs=10, seed=seed)
     options = {"rsws": {"n_samples": args.tau_cells}, "enas": {"n_samples": args.tau_cells}}
     strategy = ONESHOT_STRATEGIES[name](epochs=args.epochs, options=options.get(name))
@@ -130,7 +137,7 @@ def run_method(name: str, seed: int, args: argparse.Namespace, bench: NB201Bench
 
 def black_box(seed: int, args: argparse.Namespace, space: NB201Space) -> list[tuple[float, float]]:
     """Random search with the same evaluator: (cumulative seconds, incumbent valid score)."""
-    X, y, _, _, train, valid = load_data(seed)
+    X, y, _, _, train, valid = load_data(seed, args.max_rows)
     evaluator = make_evaluator(space, [(train, valid)], args.max_epochs)
     rng = np.random.default_rng(2000 + seed)
     curve, elapsed, best = [], 0.0, -np.inf
@@ -161,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-epochs", type=int, default=15)
     parser.add_argument("--tau-cells", type=int, default=30)
     parser.add_argument("--bb-trials", type=int, default=10)
+    parser.add_argument("--max-rows", type=int, default=None,
+                        help="search rows kept (stratified); default: all 1,347")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args(argv)
     bench = NB201Benchmark.from_csv(args.csv)

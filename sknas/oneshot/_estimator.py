@@ -7,7 +7,8 @@ runs them through the ordinary search loop: each is trained from scratch by
 the estimator's evaluator, so ``cv_results_``, ``best_architecture_``, the
 refit, ``save`` and :func:`sknas.load` work as for any other strategy. The
 supernet gets half of the time left before ``timeout``; the retraining gets
-the rest.
+the rest, and the best derived architecture is retrained even when
+the timeout has passed by then.
 """
 
 from __future__ import annotations
@@ -113,10 +114,17 @@ def run_oneshot(
             "oneshot_rank": rank,
             "oneshot_search_time": result.search_time,
         })
-    remaining = job.remaining_time()
+    # The best candidate is retrained even past the timeout (the search would be
+    # lost otherwise); the others only while time is left.
     outcome = run_search(
-        study, job.search_space, objective, n_trials=len(result.candidates),
-        timeout=remaining, catch=catch, callbacks=callbacks,
+        study, job.search_space, objective, n_trials=1, catch=catch, callbacks=callbacks
     )
+    if len(result.candidates) > 1 and not outcome.interrupted:
+        rest = run_search(
+            study, job.search_space, objective, n_trials=len(result.candidates) - 1,
+            timeout=job.remaining_time(), catch=catch, callbacks=callbacks,
+        )
+        outcome.n_run += rest.n_run
+        outcome.interrupted, outcome.timed_out = rest.interrupted, rest.timed_out
     outcome.elapsed = time.perf_counter() - start
     return outcome

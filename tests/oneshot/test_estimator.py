@@ -96,3 +96,27 @@ def test_timeout_stops_the_supernet_and_still_returns_a_network(images):
     assert record["stopped"] == "deadline"
     assert len(model.arch_history_) < 10_000
     assert model.predict(X).shape == (len(X),)
+
+
+class _CtrlCGDAS(GDAS):
+    """GDAS whose first epoch ends with a Ctrl-C."""
+
+    def end_epoch(self, loop, epoch, record):
+        import signal
+
+        signal.raise_signal(signal.SIGINT)
+        return False
+
+
+def test_ctrl_c_during_the_supernet_stops_the_fit(images):
+    import signal
+
+    X, y = images
+    before = signal.getsignal(signal.SIGINT)
+    model = NASClassifier(
+        strategy=_CtrlCGDAS(epochs=50), search_space=SPACE, max_epochs=1, random_state=0
+    )
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert signal.getsignal(signal.SIGINT) is before
+    assert not hasattr(model, "best_estimator_")
