@@ -29,13 +29,13 @@ def main(path: str | Path = DEFAULT) -> None:
     X, y = load_digits(return_X_y=True)
     images = (X / 16.0).reshape(-1, 1, 8, 8).astype(np.float32)
     X_train, X_test, y_train, y_test = train_test_split(
-        images, y, test_size=0.25, stratify=y, random_state=0
+        images, y, train_size=600, test_size=300, stratify=y, random_state=0
     )
     space = NB201Space(channels=4, cells_per_stage=1)
     model = NASClassifier(
-        strategy=GDAS(epochs=3),  # or strategy="gdas" for the method's defaults
+        strategy=GDAS(epochs=4),  # or strategy="gdas" for the method's defaults
         search_space=space,
-        max_epochs=10,
+        max_epochs=8,
         random_state=0,
     ).fit(X_train, y_train)
     print("derived cell:", model.best_architecture_.key())

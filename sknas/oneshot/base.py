@@ -136,7 +136,7 @@ class OneShotStrategy(BaseEstimator):
         "epochs": 10,
         "batch_size": 64,
         "w_lr": 0.025,
-        "a_lr": 3e-3,
+        "a_lr": 3e-2,
         "temperature": (1.0, 1.0),
         "warmup_epochs": 0,
         "n_candidates": 1,
