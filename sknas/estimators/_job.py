@@ -35,6 +35,7 @@ from sknas.estimators._objectives import (
     SearchObjectives,
     make_search_sampler,
 )
+from sknas.oneshot import is_oneshot
 from sknas.spaces._description import describe_space, rebuild_space
 from sknas.spaces.base import Architecture, SearchSpace
 
@@ -154,9 +155,12 @@ class SearchJob:
             return module.double() if str(self.device) == "cpu" else module
 
         meter = goals.meter(space, width, self.n_outputs, self.device, build=deployed)
-        study.sampler = make_search_sampler(
-            estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space,
-            bounds=goals.constraints,
+        oneshot = is_oneshot(estimator.strategy)
+        study.sampler = optuna.samplers.RandomSampler(seed=self.sampler_seed) if oneshot else (
+            make_search_sampler(
+                estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space,
+                bounds=goals.constraints,
+            )
         )
         study.pruner = estimator._resolve_pruner(space)
         me = worker_id()
@@ -185,6 +189,13 @@ class SearchJob:
             return goals.values(result.score, costs)
 
         error_score = estimator.error_score
+        if oneshot:  # supernet search, then its derived architectures as trials
+            from sknas.oneshot._estimator import run_oneshot
+
+            return run_oneshot(
+                self, study, objective, worker_index=worker_index, callbacks=callbacks or [],
+                catch=not (isinstance(error_score, str) and error_score == "raise"),
+            )
         return run_search(
             study,
             space,

@@ -410,6 +410,15 @@ def check_search_objectives(estimator: Any) -> SearchObjectives:
         On an invalid setting, or an explicit pruner in a multi-objective search.
     """
     goals = SearchObjectives(estimator)
+    from sknas.oneshot import is_oneshot
+
+    if is_oneshot(estimator.strategy) and (goals.multi or goals.reward is not None):
+        raise ValueError(
+            f"objectives={goals.objectives} needs a black-box strategy: the one-shot "
+            f"strategy {estimator.strategy!r} trains one supernet for the score alone. "
+            "Use strategy='motpe', 'nsga2', 'lemonade' or 'neural_architect' (several "
+            "objectives) or any sampler (a MnasNet reward)."
+        )
     pruner = estimator.pruner
     if goals.multi and pruner is not None and not (isinstance(pruner, str) and pruner == "auto"):
         raise ValueError(

@@ -59,6 +59,7 @@ from sknas.estimators._weights import drop_unweighted_rows, fit_weights, remap_s
 from sknas.estimators._workers import run_with_workers
 from sknas.evaluation.pruners import PRUNER_NAMES, make_pruner
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
+from sknas.oneshot import ONESHOT_STRATEGIES, OneShotStrategy, is_oneshot
 from sknas.samplers._registry import _VALID_NAMES, auto_strategy, default_pruner
 from sknas.spaces._registry import SPACES, make_search_space
 from sknas.spaces.base import SearchSpace
@@ -113,7 +114,12 @@ class BaseNAS(BaseEstimator):
 
     _parameter_constraints: dict = {
         "search_space": [StrOptions({"auto"} | set(SPACES)), SearchSpace],
-        "strategy": [StrOptions(_VALID_NAMES), optuna.samplers.BaseSampler],
+        "strategy": [
+            StrOptions(_VALID_NAMES),
+            StrOptions(set(ONESHOT_STRATEGIES)),
+            optuna.samplers.BaseSampler,
+            OneShotStrategy,
+        ],
         "n_trials": [Interval(Integral, 1, None, closed="left")],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -589,6 +595,7 @@ class BaseNAS(BaseEstimator):
         self.best_architecture_ = space.decode(best_trial.params)
         self.best_score_ = float(self.cv_results_["mean_test_score"][self.best_index_])
         self.n_outputs_ = n_outputs
+        self._set_oneshot_history(study)
         # A network of an earlier fit must not outlive this one's search.
         for name in ("best_estimator_", "refit_time_", "ensemble_", "ensemble_estimators_"):
             self.__dict__.pop(name, None)
@@ -680,6 +687,10 @@ class BaseNAS(BaseEstimator):
         check_space_builds(
             space, X.shape[1], n_outputs, self.image_shape_ or self.sequence_shape_
         )
+        if is_oneshot(self.strategy):
+            from sknas.oneshot._estimator import check_oneshot_space
+
+            check_oneshot_space(space)
 
     def _make_evaluator(
         self,
@@ -846,8 +857,18 @@ class BaseNAS(BaseEstimator):
     #: Fitted attributes that depend on the data or the settings.
     _OPTIONAL_STATE: tuple[str, ...] = (
         "best_estimator_", "refit_time_", "feature_names_in_", "study_", "ensemble_",
-        "ensemble_estimators_", "sequence_shape_", "pareto_front_",
+        "ensemble_estimators_", "sequence_shape_", "pareto_front_", "arch_history_",
     )
+
+    def _set_oneshot_history(self, study: optuna.Study) -> None:
+        """``arch_history_``: the one-shot search's per-epoch record (one-shot strategies only)."""
+        from sknas.oneshot._estimator import ONESHOT_ATTR
+
+        record = study.user_attrs.get(ONESHOT_ATTR)
+        if record is None:
+            self.__dict__.pop("arch_history_", None)
+        else:
+            self.arch_history_ = list(record["history"])
 
     def _get_fitted_state(self) -> dict[str, Any]:
         """The fitted attributes, by name (what :meth:`save` writes).

@@ -37,10 +37,14 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     ----------
     search_space : {"auto", "mlp", "nb201"} or SearchSpace, default="auto"
         Which networks can be built. ``"auto"`` is an :class:`~sknas.spaces.MLPSpace`.
-    strategy : str or optuna.samplers.BaseSampler, default="auto"
+    strategy : str, optuna.samplers.BaseSampler or OneShotStrategy, default="auto"
         The search strategy: a name in ``sknas.samplers.STRATEGIES`` (such as
         ``"random"``, ``"tpe"`` or ``"bohb"``, TPE with Hyperband pruning) or any
-        Optuna sampler (copied before use).
+        Optuna sampler (copied before use); or a one-shot strategy, by name in
+        ``sknas.oneshot.ONESHOT_STRATEGIES`` (``"darts"``, ``"gdas"``, ...) or
+        as an object (``sknas.oneshot.GDAS(epochs=20)``), which trains a
+        supernet, derives its architecture and retrains it from scratch as a
+        trial (spaces with a supernet only, such as ``"nb201"``).
     n_trials : int, default=20
         Candidates to evaluate (in total, for a resumed study).
     timeout : float, optional
@@ -183,6 +187,10 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         One row per finished trial, readable by ``pandas.DataFrame``.
     study_ : optuna.Study
         The study, for Optuna's visualisation and analysis tools.
+    arch_history_ : list of dict
+        With a one-shot strategy only: one record per supernet epoch, with
+        the mixer's ``weights`` per edge and choice, ``train_loss``,
+        ``valid_loss``, ``temperature`` and method-specific entries.
     search_space_ : SearchSpace
         The search space used.
     n_trials_ : int

@@ -24,8 +24,8 @@ class NASRegressor(RegressorMixin, BaseNAS):
     ----------
     search_space : {"auto", "mlp", "nb201"} or SearchSpace, default="auto"
         Which networks can be built.
-    strategy : str or optuna.samplers.BaseSampler, default="auto"
-        The search strategy.
+    strategy : str, optuna.samplers.BaseSampler or OneShotStrategy, default="auto"
+        The search strategy (one-shot strategies as in :class:`~sknas.NASClassifier`).
     n_trials : int, default=20
         Candidates to evaluate.
     timeout : float, optional
@@ -114,6 +114,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
         One row per finished trial.
     study_ : optuna.Study
         The study.
+    arch_history_ : list of dict
+        With a one-shot strategy: the supernet's record per epoch (as in
+        :class:`~sknas.NASClassifier`).
     n_trials_, refit_time_, n_features_in_, feature_names_in_ :
         As in :class:`~sknas.NASClassifier`.
     ensemble_, ensemble_estimators_ :

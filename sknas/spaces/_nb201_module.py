@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -100,6 +100,34 @@ class ResidualReduction(nn.Module):
         return self.downsample(x) + self.conv_b(self.conv_a(x))
 
 
+def skeleton(
+    in_channels: int,
+    n_outputs: int,
+    channels: int,
+    cells_per_stage: int,
+    make_cell: Callable[[int], nn.Module],
+) -> tuple[nn.Module, list[nn.Module], nn.Module, nn.Module, nn.Module]:
+    """The modules of NAS-Bench-201's CNN around its cells (shared with the supernet).
+
+    Returns the stem, the list of cells (``make_cell(channels)``) and
+    reductions of the three stages, the final batch norm + ReLU, the global
+    pooling and the linear classifier.
+    """
+    stem = nn.Sequential(
+        nn.Conv2d(in_channels, channels, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(channels),
+    )
+    layers: list[nn.Module] = []
+    c_prev = channels
+    for stage, c in enumerate((channels, 2 * channels, 4 * channels)):
+        if stage > 0:
+            layers.append(ResidualReduction(c_prev, c))
+        layers.extend(make_cell(c) for _ in range(cells_per_stage))
+        c_prev = c
+    lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=False))
+    return stem, layers, lastact, nn.AdaptiveAvgPool2d(1), nn.Linear(c_prev, n_outputs)
+
+
 class NB201Network(nn.Module):
     """NAS-Bench-201's CNN: stem, three stages of cells, reductions, classifier.
 
@@ -127,21 +155,11 @@ class NB201Network(nn.Module):
     ) -> None:
         super().__init__()
         self.image_shape = tuple(image_shape)
-        self.stem = nn.Sequential(
-            nn.Conv2d(image_shape[0], channels, kernel_size=3, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
+        stem, layers, lastact, pooling, classifier = skeleton(
+            image_shape[0], n_outputs, channels, cells_per_stage, lambda c: NB201Cell(ops, c)
         )
-        layers: list[nn.Module] = []
-        c_prev = channels
-        for stage, c in enumerate((channels, 2 * channels, 4 * channels)):
-            if stage > 0:
-                layers.append(ResidualReduction(c_prev, c))
-            layers.extend(NB201Cell(ops, c) for _ in range(cells_per_stage))
-            c_prev = c
-        self.cells = nn.Sequential(*layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=False))
-        self.global_pooling = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(c_prev, n_outputs)
+        self.stem, self.cells, self.lastact = stem, nn.Sequential(*layers), lastact
+        self.global_pooling, self.classifier = pooling, classifier
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(x.shape[0], *self.image_shape)

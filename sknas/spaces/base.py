@@ -111,8 +111,9 @@ class SearchSpace(BaseEstimator):
     know better: :meth:`isomorphism_key` (architectures that compute the same
     function), :meth:`all_architectures` (enumerating a small, finite space),
     :meth:`training_config` (training choices that are part of the
-    architecture) and :meth:`for_refit` (a larger network for the refit).
-    :class:`sknas.testing.SearchSpaceConformance` checks them.
+    architecture), :meth:`for_refit` (a larger network for the refit) and
+    :meth:`build_supernet` (the weight-sharing supernet of one-shot search;
+    none by default). :class:`sknas.testing.SearchSpaceConformance` checks them.
 
     Search spaces are configurable objects (``get_params`` / ``set_params``),
     so an estimator's ``search_space__<param>`` can be tuned by ``GridSearchCV``.
@@ -180,6 +181,36 @@ class SearchSpace(BaseEstimator):
         SearchSpace
         """
         return self
+
+    def build_supernet(self, n_features_in: int, n_outputs: int, mixer: Any) -> torch.nn.Module:
+        """Optional hook: the weight-sharing supernet of this space (one-shot search).
+
+        A space that implements it returns a
+        :class:`sknas.oneshot.supernet.Supernet`: a module whose mixed edges
+        stand for the space's categorical parameters and hold one candidate
+        module per choice, combined by ``mixer``. One-shot strategies
+        (``strategy="darts"``, ``"gdas"``, ...; see :mod:`sknas.oneshot`)
+        need it; the base class has none.
+
+        Parameters
+        ----------
+        n_features_in : int
+            Number of input features.
+        n_outputs : int
+            Number of outputs.
+        mixer : sknas.oneshot.mixers.EdgeMixer
+            How each mixed edge combines its candidates.
+
+        Returns
+        -------
+        torch.nn.Module
+
+        Raises
+        ------
+        NotImplementedError
+            When the space has no supernet.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not build a supernet.")
 
     def initial_params(self) -> list[dict[str, Any]]:
         """Parameter dicts of well-known networks to evaluate first (none by default).

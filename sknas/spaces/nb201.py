@@ -401,13 +401,7 @@ class NB201Space(SearchSpace):
         """
         from sknas.spaces._nb201_module import NB201Network
 
-        if not isinstance(self.channels, int) or self.channels < 1:
-            raise ValueError(f"NB201Space: channels must be an int >= 1, got {self.channels!r}.")
-        if not isinstance(self.cells_per_stage, int) or self.cells_per_stage < 0:
-            raise ValueError(
-                "NB201Space: cells_per_stage must be an int >= 0, "
-                f"got {self.cells_per_stage!r}."
-            )
+        self._check_sizes()
         return NB201Network(
             ops=self.ops(arch),
             image_shape=self.resolve_image_shape(int(n_features_in)),
@@ -448,6 +442,49 @@ class NB201Space(SearchSpace):
             blocks.extend(layer.edges if isinstance(layer, NB201Cell) else [layer])
         blocks += [module.lastact, module.global_pooling, module.classifier]
         return traced_blocks(module, (int(n_features_in),), blocks)
+
+    def build_supernet(self, n_features_in: int, n_outputs: int, mixer: Any) -> torch.nn.Module:
+        """Build NAS-Bench-201's CNN with a mixed operation on every cell edge.
+
+        The supernet has the stem, reductions and classifier of
+        :meth:`build_module` and, on each edge of each cell, the five
+        operations of the discrete cell (the same modules) combined by
+        ``mixer``; every cell shares one ``(6, 5)`` matrix of architecture
+        parameters. See :class:`sknas.oneshot.nb201.NB201Supernet`.
+
+        Parameters
+        ----------
+        n_features_in : int
+            Number of features of a flattened image.
+        n_outputs : int
+            Number of classes.
+        mixer : sknas.oneshot.mixers.EdgeMixer
+            How each edge combines its operations.
+
+        Returns
+        -------
+        sknas.oneshot.nb201.NB201Supernet
+        """
+        from sknas.oneshot.nb201 import NB201Supernet
+
+        self._check_sizes()
+        return NB201Supernet(
+            image_shape=self.resolve_image_shape(int(n_features_in)),
+            n_outputs=int(n_outputs),
+            mixer=mixer,
+            channels=self.channels,
+            cells_per_stage=self.cells_per_stage,
+        )
+
+    def _check_sizes(self) -> None:
+        if not isinstance(self.channels, int) or self.channels < 1:
+            raise ValueError(f"NB201Space: channels must be an int >= 1, got {self.channels!r}.")
+        if not isinstance(self.cells_per_stage, int) or self.cells_per_stage < 0:
+            raise ValueError(
+                "NB201Space: cells_per_stage must be an int >= 0, "
+                f"got {self.cells_per_stage!r}."
+            )
+
 
 def _arch_str(ops: Sequence[str]) -> str:
     nodes = []
