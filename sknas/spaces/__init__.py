@@ -2,6 +2,7 @@
 
 from sknas.spaces.base import Architecture, SearchSpace
 from sknas.spaces.mlp import MLPSpace
+from sknas.spaces.mobile import MobileSpace
 from sknas.spaces.nb201 import NB201Space
 
-__all__ = ["Architecture", "SearchSpace", "MLPSpace", "NB201Space"]
+__all__ = ["Architecture", "SearchSpace", "MLPSpace", "NB201Space", "MobileSpace"]

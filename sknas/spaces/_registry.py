@@ -12,6 +12,7 @@ __all__ = ["SPACES", "make_search_space"]
 SPACES: dict[str, str] = {
     "mlp": "sknas.spaces.mlp:MLPSpace",
     "nb201": "sknas.spaces.nb201:NB201Space",
+    "mobile": "sknas.spaces.mobile:MobileSpace",
 }
 
 

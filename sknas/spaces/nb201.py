@@ -8,13 +8,13 @@ stacked to build NAS-Bench-201's CNN (see :meth:`NB201Space.build_module`).
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
+from sknas.spaces._images import resolve_image_shape
 from sknas.spaces.base import Architecture, SearchSpace
 from sknas.spaces.encoding import encode_params
 
@@ -340,28 +340,7 @@ class NB201Space(SearchSpace):
             If ``image_shape`` does not match ``n_features_in``, or if it is
             None and the number of features is neither ``3 s^2`` nor ``s^2``.
         """
-        if self.image_shape is not None:
-            shape = tuple(int(v) for v in self.image_shape)
-            if len(shape) != 3 or min(shape) < 1:
-                raise ValueError(
-                    f"NB201Space: image_shape must be (channels, height, width), "
-                    f"got {self.image_shape!r}."
-                )
-            if math.prod(shape) != n_features_in:
-                raise ValueError(
-                    f"NB201Space: image_shape={shape} holds {math.prod(shape)} values but "
-                    f"the data has {n_features_in} features."
-                )
-            return (shape[0], shape[1], shape[2])
-        for channels in (3, 1):
-            if n_features_in % channels == 0:
-                side = math.isqrt(n_features_in // channels)
-                if side > 0 and side * side * channels == n_features_in:
-                    return (channels, side, side)
-        raise ValueError(
-            f"NB201Space: cannot infer the image shape from {n_features_in} features "
-            "(neither 3*s*s nor s*s); pass image_shape=(channels, height, width)."
-        )
+        return resolve_image_shape("NB201Space", self.image_shape, n_features_in)
 
     def build_module(
         self, arch: Architecture, n_features_in: int, n_outputs: int
