@@ -29,7 +29,7 @@ class NASClassifier(ClassifierMixin, BaseNAS):
 
     Parameters
     ----------
-    search_space : {"auto", "mlp", "nb201"} or SearchSpace, default="auto"
+    search_space : {"auto", "mlp", "nb201", "mobile"} or SearchSpace, default="auto"
         Which networks can be built. ``"auto"`` is an :class:`~sknas.spaces.MLPSpace`.
     strategy : str or optuna.samplers.BaseSampler, default="auto"
         The search strategy: a name in ``sknas.samplers.STRATEGIES`` (such as

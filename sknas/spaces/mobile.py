@@ -194,7 +194,12 @@ class MobileSpace(SearchSpace):
         return [f"stage{stage}_block{b}_" for b in range(self.max_blocks)]
 
     def distributions(self) -> dict[str, BaseDistribution]:
-        """Width, then per stage: channels, depth and the block choices (see the class doc)."""
+        """Width, then per stage: channels, depth and the block choices (see the class doc).
+
+        Returns
+        -------
+        dict of str to optuna.distributions.CategoricalDistribution
+        """
         self._check()
         values: dict[str, list[Any]] = {
             "kernel": [int(k) for k in self.kernel_sizes],
@@ -314,6 +319,11 @@ class MobileSpace(SearchSpace):
         the first stage, no SE, ReLU, its depth and its channels), each
         replaced by the nearest choice the space offers; the network's
         reductions follow the data's resolution like every candidate's.
+
+        Returns
+        -------
+        list of dict
+            One parameter dict.
         """
         dists = self.distributions()
         preferred = {"kernel": 3, "se": False}
