@@ -34,11 +34,12 @@ class ConvBNAct(nn.Sequential):
         stride: int = 1,
         groups: int = 1,
         act: str | None = "relu",
+        bn_momentum: float = 0.1,
     ) -> None:
         layers: list[nn.Module] = [
             nn.Conv2d(c_in, c_out, kernel_size, stride, (kernel_size - 1) // 2,
                       groups=groups, bias=False),
-            nn.BatchNorm2d(c_out),
+            nn.BatchNorm2d(c_out, momentum=bn_momentum),
         ]
         if act is not None:
             layers.append(make_activation(act))
@@ -68,16 +69,18 @@ class MBConv(nn.Module):
     """
 
     def __init__(
-        self, c_in: int, c_out: int, kernel: int, expanded: int, se: bool, act: str, stride: int
+        self, c_in: int, c_out: int, kernel: int, expanded: int, se: bool, act: str, stride: int,
+        bn_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         if expanded != c_in:
-            layers.append(ConvBNAct(c_in, expanded, 1, act=act))
-        layers.append(ConvBNAct(expanded, expanded, kernel, stride, groups=expanded, act=act))
+            layers.append(ConvBNAct(c_in, expanded, 1, act=act, bn_momentum=bn_momentum))
+        layers.append(ConvBNAct(expanded, expanded, kernel, stride, groups=expanded, act=act,
+                                bn_momentum=bn_momentum))
         if se:
             layers.append(SqueezeExcitation(expanded, make_divisible(expanded // 4)))
-        layers.append(ConvBNAct(expanded, c_out, 1, act=None))
+        layers.append(ConvBNAct(expanded, c_out, 1, act=None, bn_momentum=bn_momentum))
         self.layers = nn.Sequential(*layers)
         self.residual = stride == 1 and c_in == c_out
 
@@ -90,10 +93,11 @@ class MobileHead(nn.Module):
     """1x1 convolution, global average pooling, optional hidden layer, dropout, classifier."""
 
     def __init__(
-        self, c_in: int, channels: int, act: str, hidden: int, dropout: float, n_outputs: int
+        self, c_in: int, channels: int, act: str, hidden: int, dropout: float, n_outputs: int,
+        bn_momentum: float = 0.1,
     ) -> None:
         super().__init__()
-        self.conv = ConvBNAct(c_in, channels, 1, act=act)
+        self.conv = ConvBNAct(c_in, channels, 1, act=act, bn_momentum=bn_momentum)
         self.pool = nn.AdaptiveAvgPool2d(1)
         layers: list[nn.Module] = []
         if hidden:
@@ -116,6 +120,8 @@ class MobileNetwork(nn.Module):
         ``(channels, height, width)``; the input is a flat batch reshaped to it.
     n_outputs : int
         Number of outputs.
+    bn_momentum : float, default=0.1
+        Momentum of the batch norms' running statistics.
 
     Notes
     -----
@@ -125,22 +131,26 @@ class MobileNetwork(nn.Module):
     """
 
     def __init__(
-        self, spec: NetworkSpec, image_shape: Sequence[int], n_outputs: int
+        self,
+        spec: NetworkSpec,
+        image_shape: Sequence[int],
+        n_outputs: int,
+        bn_momentum: float = 0.1,
     ) -> None:
         super().__init__()
         self.image_shape = tuple(int(v) for v in image_shape)
         stem_stride, strides = resolve_strides(spec, self.image_shape[1], self.image_shape[2])
-        self.stem = ConvBNAct(self.image_shape[0], spec.stem, 3, stem_stride, act=spec.stem_act)
+        self.stem = ConvBNAct(self.image_shape[0], spec.stem, 3, stem_stride, act=spec.stem_act,
+                              bn_momentum=bn_momentum)
         blocks = []
         c_in = spec.stem
         for block, stride in zip(spec.blocks, strides):
-            blocks.append(
-                MBConv(c_in, block.out, block.kernel, block.expanded, block.se, block.act, stride)
-            )
+            blocks.append(MBConv(c_in, block.out, block.kernel, block.expanded, block.se,
+                                 block.act, stride, bn_momentum))
             c_in = block.out
         self.blocks = nn.Sequential(*blocks)
         self.head = MobileHead(c_in, spec.head, spec.head_act, spec.hidden, spec.dropout,
-                               int(n_outputs))
+                               int(n_outputs), bn_momentum)
 
     def parts(self) -> list[nn.Module]:
         """The stem, every block and the head, whose latencies add up to the network's."""

