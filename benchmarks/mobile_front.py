@@ -162,10 +162,13 @@ def main(argv: list[str] | None = None) -> dict:
     if args.plot:
         plot(searched, front, known, args.plot, args.data)
     if args.write_docs:
+        tested = not args.no_test
         rows = [
-            [r["kind"] if r["kind"] == "known" else "front", f"`{r['arch']}`",
-             f"{r['valid_acc']:.4f}", f"{r['test_acc']:.4f}", f"{r['latency_ms']:.3f}",
-             f"{r['n_parameters']:,}", "yes" if r.get("dominated_by") else ""]
+            [r["kind"] if r["kind"] == "known" else "front",
+             "`" + r["arch"].replace("|", "\\|") + "`",
+             f"{r['valid_acc']:.4f}"] + ([f"{r['test_acc']:.4f}"] if tested else [])
+            + [f"{r['latency_ms']:.3f}", f"{r['n_parameters']:,}",
+               "yes" if r.get("dominated_by") else ""]
             for r in sorted(front + known, key=lambda r: r["latency_ms"])
         ]
         body = (
@@ -175,8 +178,8 @@ def main(argv: list[str] | None = None) -> dict:
             f"at most {args.max_epochs} epochs (patience {args.patience}); latency: {clock}, "
             f"batch 1, one thread, median of {args.repeats} passes.\n\n"
             + markdown_table(
-                ["", "network", "valid acc", "test acc", "latency ms", "parameters",
-                 "dominated"], rows,
+                ["", "network", "valid acc"] + (["test acc"] if tested else [])
+                + ["latency ms", "parameters", "dominated"], rows,
             )
             + f"\n\n{verdict}\n"
         )
@@ -207,7 +210,7 @@ def plot(searched: list, front: list, known: list, path: str, data: str) -> None
     ax.set_xlabel("CPU latency, batch 1, one thread (ms)")
     ax.set_ylabel("validation accuracy")
     ax.set_title(f"MobileSpace on {data}")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
