@@ -219,3 +219,14 @@ def test_batch_norm_momentum_is_the_spaces_and_checked():
     assert norms and all(m.momentum == 0.3 for m in norms)
     with pytest.raises(ValueError, match="bn_momentum"):
         MobileSpace(**TINY, bn_momentum=0.0).build_module(arch, 64, 3)
+
+
+def test_a_fitted_mobile_network_saves_and_loads(digits_images, tmp_path):
+    import sknas
+
+    X, y = digits_images
+    clf = NASClassifier(search_space=MobileSpace(**TINY), n_trials=1, max_epochs=1,
+                        random_state=0, device="cpu").fit(X[:120], y[:120])
+    clf.save(tmp_path / "model.skops")
+    loaded = sknas.load(tmp_path / "model.skops")
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
