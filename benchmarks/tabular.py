@@ -63,7 +63,9 @@ from _common import (  # noqa: E402
 
 SECTION = "Tabular data"
 DEFAULT_DATASETS = ["digits", "breast_cancer", "wine", "diabetes", "letter", "magic", "satimage"]
-METHODS = ["sknas", "sknas ensemble", "mlp default", "mlp tuned", "hgb"]
+METHODS = [
+    "sknas", "sknas ensemble", "mlp default", "mlp tuned", "hgb", "realmlp td", "tabm d"
+]
 
 
 # -- methods: each returns (fitted model, extra information) ----------------------
@@ -190,12 +192,40 @@ def fit_hgb(data: Dataset, budget: float, seed: int) -> tuple[Any, dict[str, Any
     return model, {"n_iter": int(model.n_iter_)}
 
 
+def _fit_pytabkit(
+    kind: str, data: Dataset, budget: float, seed: int
+) -> tuple[Any, dict[str, Any]]:
+    """``pytabkit``'s tuned defaults (``RealMLP_TD_*`` or ``TabM_D_*``; ``budget`` unused).
+
+    ``pytabkit`` is in the ``bench`` extra only; on one thread, on the CPU.
+    """
+    import pytabkit
+
+    suffix = "Classifier" if data.task == "classification" else "Regressor"
+    cls = getattr(pytabkit, f"{kind}_{suffix}")
+    model = cls(random_state=seed, n_threads=1, device="cpu", verbosity=0)
+    model.fit(data.X_train, data.y_train)
+    return model, {}
+
+
+def fit_realmlp(data: Dataset, budget: float, seed: int) -> tuple[Any, dict[str, Any]]:
+    """RealMLP with its tuned defaults (Holzmüller et al. 2024), through ``pytabkit``."""
+    return _fit_pytabkit("RealMLP_TD", data, budget, seed)
+
+
+def fit_tabm(data: Dataset, budget: float, seed: int) -> tuple[Any, dict[str, Any]]:
+    """TabM with its tuned defaults (Gorishniy et al. 2025), through ``pytabkit``."""
+    return _fit_pytabkit("TabM_D", data, budget, seed)
+
+
 FITTERS: dict[str, Callable[[Dataset, float, int], tuple[Any, dict[str, Any]]]] = {
     "sknas": fit_sknas,
     "sknas ensemble": functools.partial(fit_sknas, ensemble_size=5),
     "mlp default": fit_mlp_default,
     "mlp tuned": fit_mlp_tuned,
     "hgb": fit_hgb,
+    "realmlp td": fit_realmlp,
+    "tabm d": fit_tabm,
 }
 
 

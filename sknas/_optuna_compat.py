@@ -34,6 +34,11 @@ __all__ = [
     "set_trial_system_attr",
     "set_trial_user_attr",
     "distribution_contains",
+    "stoppable",
+    "stop_requested",
+    "pareto_mask",
+    "hypervolume",
+    "record_constraints",
 ]
 
 #: Optuna major versions sknas is tested with: ``[low, high)``, as in ``pyproject.toml``.
@@ -135,3 +140,112 @@ def distribution_contains(dist: BaseDistribution, value: Any) -> bool:
         return bool(dist._contains(dist.to_internal_repr(value)))
     except (ValueError, TypeError):
         return False
+
+
+@contextmanager
+def stoppable(study: optuna.Study) -> Iterator[None]:
+    """Let code in the block call ``study.stop()``, as inside ``Study.optimize``.
+
+    Optuna allows ``Study.stop`` only in its own optimize loop (a thread-local
+    flag); sknas' search loop runs the trial callbacks in this block, and reads
+    the request with :func:`stop_requested`. Any earlier request is cleared
+    on entry.
+    """
+    local = study._thread_local
+    previous = local.in_optimize_loop
+    local.in_optimize_loop = True
+    study._stop_flag = False
+    try:
+        yield
+    finally:
+        local.in_optimize_loop = previous
+
+
+def stop_requested(study: optuna.Study) -> bool:
+    """Whether ``study.stop()`` was called (see :func:`stoppable`)."""
+    return bool(study._stop_flag)
+
+
+def pareto_mask(loss_values: Any) -> Any:
+    """Which rows of ``loss_values`` (all minimised) are non-dominated.
+
+    Optuna's private ``_is_pareto_front`` (the one its multi-objective
+    samplers use); equal rows are all kept.
+
+    Parameters
+    ----------
+    loss_values : numpy.ndarray of shape (n_points, n_objectives)
+        Objective values, smaller is better in each column.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n_points,)
+    """
+    import numpy as np
+    from optuna.study._multi_objective import _is_pareto_front
+
+    values = np.asarray(loss_values, dtype=float)
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    return np.asarray(_is_pareto_front(values, assume_unique_lexsorted=False), dtype=bool)
+
+
+def hypervolume(loss_values: Any, reference_point: Any) -> float:
+    """Hypervolume dominated by ``loss_values`` (minimised) up to ``reference_point``.
+
+    Optuna's private ``optuna._hypervolume.compute_hypervolume`` (exact, WFG
+    for three objectives or more). Points that do not dominate the reference
+    point add nothing.
+
+    Parameters
+    ----------
+    loss_values : numpy.ndarray of shape (n_points, n_objectives)
+        Objective values, smaller is better.
+    reference_point : numpy.ndarray of shape (n_objectives,)
+        The worst corner of the measured region.
+
+    Returns
+    -------
+    float
+    """
+    import numpy as np
+    from optuna._hypervolume import compute_hypervolume
+
+    values = np.asarray(loss_values, dtype=float).reshape(-1, len(reference_point))
+    ref = np.asarray(reference_point, dtype=float)
+    values = values[np.all(values < ref, axis=1)]
+    if len(values) == 0:
+        return 0.0
+    return float(compute_hypervolume(values, ref, assume_pareto=False))
+
+
+def record_constraints(trial: optuna.Trial, values: dict[str, float]) -> bool:
+    """Record constraint values (<= 0 is feasible) on a running trial, where Optuna can.
+
+    Optuna 5 has ``Trial.set_constraint``, which its constrained samplers
+    read; Optuna 4 only takes a sampler's ``constraints_func`` (then nothing
+    is recorded here and False is returned).
+
+    Parameters
+    ----------
+    trial : optuna.Trial
+        The running trial.
+    values : dict of str to float
+        Constraint values by name.
+
+    Returns
+    -------
+    bool
+        Whether the values were recorded.
+    """
+    setter = getattr(trial, "set_constraint", None)
+    if setter is None:
+        return False
+    for key, value in values.items():
+        setter(key, float(value))
+    return True
+
+
+def samplers_read_trial_constraints() -> bool:
+    """Whether Optuna's samplers read the constraints recorded on trials (Optuna >= 5)."""
+    return hasattr(optuna.trial.Trial, "set_constraint")

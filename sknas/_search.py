@@ -26,7 +26,7 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import FrozenTrial, TrialState
 
 from sknas import _interrupts
-from sknas._optuna_compat import heartbeat, heartbeat_enabled
+from sknas._optuna_compat import heartbeat, heartbeat_enabled, stop_requested, stoppable
 from sknas.spaces.base import Architecture, SearchSpace
 
 __all__ = ["run_search", "SearchOutcome", "ARCH_KEY_ATTR", "FAIL_REASON_ATTR"]
@@ -167,7 +167,8 @@ def run_search(
         reason is kept in the trial's ``fail_reason`` user attribute) and the
         search goes on; if False it is re-raised after the trial is marked.
     callbacks : sequence of callable
-        Called as ``callback(study, frozen_trial)`` after each trial.
+        Called as ``callback(study, frozen_trial)`` after each trial; one that
+        calls ``study.stop()`` ends the loop (no further trial starts).
     max_study_trials : int, optional
         Stop once the study holds this many trials (from every worker), so
         that several processes sharing a study stop at a common budget.
@@ -235,8 +236,12 @@ def run_search(
                 if escaping is not None and not isinstance(escaping, KeyboardInterrupt):
                     _fail_if_running(study, trial, escaping)
             current = None
-            for callback in callbacks:
-                callback(study, frozen)
+            if callbacks:
+                with stoppable(study):
+                    for callback in callbacks:
+                        callback(study, frozen)
+                    if stop_requested(study):
+                        break
     except KeyboardInterrupt:
         interrupted = True
         _interrupts.note()

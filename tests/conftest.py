@@ -13,6 +13,7 @@ collect_ignore = ["estimators/_sigint_child.py"]
 #: Real data shared by the project's tests, next to the repository (never copied into it).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NB201_CSV = SHARED_DATA / "nb201" / "nb201_cifar10.csv"
+NB201_LATENCY_CSV = SHARED_DATA / "nb201" / "nb201_latency.csv.gz"
 
 
 def _require_data_file(path: Path) -> Path:
@@ -37,3 +38,23 @@ def nb201_benchmark(nb201_csv):
     from sknas.benchmarks import NB201Benchmark
 
     return NB201Benchmark.from_csv(nb201_csv)
+
+
+@pytest.fixture(scope="session")
+def tiny_search():
+    """A NASClassifier fitted on 300 digits with a tiny budget (4 trials, 3 epochs)."""
+    from sklearn.datasets import load_digits
+
+    from sknas import NASClassifier
+
+    X, y = load_digits(return_X_y=True)
+    clf = NASClassifier(
+        search_space="mlp", n_trials=4, max_epochs=3, random_state=0, n_threads=1
+    )
+    return clf.fit(X[:300], y[:300])
+
+
+@pytest.fixture(scope="session")
+def nb201_latency_csv() -> Path:
+    """Path of NAS-Bench-201's latency table, six devices (skips the test when absent)."""
+    return _require_data_file(NB201_LATENCY_CSV)

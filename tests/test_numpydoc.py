@@ -19,6 +19,7 @@ MODULES = (
     "sknas.benchmarks",
     "sknas.testing",
     "sknas.proxies",
+    "sknas.export",
 )
 
 #: Checked codes: missing docstring, undocumented / unknown / misordered parameters,

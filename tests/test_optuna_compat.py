@@ -151,3 +151,37 @@ def test_distribution_contains():
     assert compat.distribution_contains(FloatDistribution(0.1, 1.0, log=True), 0.5)
     assert not compat.distribution_contains(FloatDistribution(0.1, 1.0), 2.0)
     assert not compat.distribution_contains(IntDistribution(1, 3), 4)
+
+
+def test_stoppable_lets_a_callback_stop_the_study():
+    from sknas._optuna_compat import stop_requested, stoppable
+
+    study = optuna.create_study()
+    with pytest.raises(RuntimeError):
+        study.stop()  # outside an optimize loop, Optuna refuses
+    with stoppable(study):
+        assert not stop_requested(study)
+        study.stop()
+        assert stop_requested(study)
+    with pytest.raises(RuntimeError):
+        study.stop()
+
+
+def test_pareto_mask_keeps_the_non_dominated_rows():
+    import numpy as np
+
+    from sknas._optuna_compat import pareto_mask
+
+    values = np.array([[1.0, 3.0], [2.0, 2.0], [2.0, 3.0], [3.0, 1.0], [1.0, 3.0]])
+    assert pareto_mask(values).tolist() == [True, True, False, True, True]
+    assert pareto_mask(np.zeros((0, 2))).tolist() == []
+
+
+def test_hypervolume_of_two_points_is_the_union_of_their_boxes():
+    import numpy as np
+
+    from sknas._optuna_compat import hypervolume
+
+    points = np.array([[0.0, 0.5], [0.5, 0.0], [2.0, 2.0]])  # the last is beyond the reference
+    assert hypervolume(points, np.array([1.0, 1.0])) == 0.75
+    assert hypervolume(points[2:], np.array([1.0, 1.0])) == 0.0

@@ -35,6 +35,9 @@ class TabularBenchmark(Protocol):
 
     def training_time(self, arch: Architecture | str | int) -> float: ...
 
+    # Multi-objective runs also use ``values(metric)``, ``higher_is_better(metric)``
+    # and ``index(arch)`` (the row recorded in ``BenchmarkResult.queried``).
+
 
 @dataclass
 class BenchmarkResult:
@@ -60,6 +63,13 @@ class BenchmarkResult:
         Seconds each run took (sampler, search loop and lookups).
     optimum_valid, optimum_test : float
         Best values over the whole table.
+    queried : numpy.ndarray of int, shape (n_seeds, n_trials), optional
+        Table index of every query (-1 where a query did not complete).
+    hypervolume : numpy.ndarray of shape (n_seeds, n_trials), optional
+        Multi-objective runs: hypervolume score of the received set after each
+        query (see :class:`sknas.benchmarks.HypervolumeScorer`).
+    objectives : tuple of str
+        The searched metrics of a multi-objective run (empty otherwise).
     """
 
     strategy: str
@@ -72,6 +82,9 @@ class BenchmarkResult:
     wall_time: np.ndarray
     optimum_valid: float
     optimum_test: float
+    queried: np.ndarray | None = None
+    hypervolume: np.ndarray | None = None
+    objectives: tuple[str, ...] = ()
 
     @property
     def n_seeds(self) -> int:
@@ -130,6 +143,8 @@ class BenchmarkResult:
         *,
         optimum_valid: float,
         optimum_test: float,
+        hypervolume: np.ndarray | None = None,
+        objectives: Sequence[str] = (),
     ) -> BenchmarkResult:
         """Stack the per-seed outputs of :func:`run_seed`.
 
@@ -143,6 +158,10 @@ class BenchmarkResult:
             Best validation value over the whole table.
         optimum_test : float
             Best test value over the whole table.
+        hypervolume : numpy.ndarray, optional
+            Hypervolume scores of a multi-objective run.
+        objectives : sequence of str, default=()
+            Searched metrics of a multi-objective run.
 
         Returns
         -------
@@ -162,6 +181,9 @@ class BenchmarkResult:
             wall_time=np.array([run["wall_time"] for run in runs], dtype=float),
             optimum_valid=optimum_valid,
             optimum_test=optimum_test,
+            queried=np.stack([np.asarray(run["queried"], dtype=int) for run in runs]),
+            hypervolume=hypervolume,
+            objectives=tuple(objectives),
         )
 
 
@@ -205,6 +227,7 @@ def run_seed(
     *,
     metric: str = "valid",
     report: str = "test",
+    objectives: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """One run: an in-memory study searched for ``n_trials`` queries.
 
@@ -220,23 +243,37 @@ def run_seed(
         Number of queries.
     metric, report : str
         The searched and the reported metric.
+    objectives : sequence of str, optional
+        Several searched metrics (a multi-objective study; ``metric`` is
+        then ``objectives[0]``).
 
     Returns
     -------
     dict
         Arrays ``valid``, ``test``, ``incumbent_valid``, ``incumbent_test``,
-        ``simulated_time`` of length ``n_trials``, plus ``seed`` and ``wall_time``.
+        ``simulated_time``, ``queried`` of length ``n_trials``, plus ``seed``
+        and ``wall_time``.
     """
     space = benchmark.search_space
+    metrics = [metric] if objectives is None else list(objectives)
+    metric = metrics[0]
+    table: Any = benchmark  # a multi-objective run also reads higher_is_better
+    directions: list[Any] = ["maximize"] if objectives is None else [
+        "maximize" if table.higher_is_better(m) else "minimize" for m in metrics
+    ]
+    index_of = getattr(benchmark, "index", None)  # tables without an index record -1
     start = time.perf_counter()
     with _quiet_optuna():
         study = optuna.create_study(
-            direction="maximize", sampler=_build_sampler(strategy, seed, space)
+            directions=directions, sampler=_build_sampler(strategy, seed, space)
         )
         run_search(
             study,
             space,
-            lambda trial, arch: benchmark.query(arch, metric),
+            lambda trial, arch: (
+                benchmark.query(arch, metric) if objectives is None
+                else [benchmark.query(arch, m) for m in metrics]
+            ),
             n_trials=n_trials,
             catch=False,
         )
@@ -245,11 +282,13 @@ def run_seed(
     valid = np.full(n_trials, np.nan)
     test = np.full(n_trials, np.nan)
     cost = np.zeros(n_trials)
+    queried = np.full(n_trials, -1, dtype=int)
     for k, trial in enumerate(trials[:n_trials]):
-        if trial.state != TrialState.COMPLETE or trial.value is None:
+        if trial.state != TrialState.COMPLETE or not trial.values:
             continue
         key = trial.user_attrs[ARCH_KEY_ATTR]
-        valid[k] = trial.value
+        queried[k] = -1 if index_of is None else index_of(key)
+        valid[k] = trial.values[0]
         test[k] = benchmark.query(key, report)
         if DUPLICATE_ATTR not in trial.user_attrs:
             cost[k] = benchmark.training_time(key)
@@ -269,6 +308,7 @@ def run_seed(
         "incumbent_valid": inc_valid,
         "incumbent_test": inc_test,
         "simulated_time": np.cumsum(cost),
+        "queried": queried,
         "wall_time": wall,
     }
 
@@ -293,6 +333,7 @@ def run_benchmark(
     n_jobs: int = 1,
     metric: str = "valid",
     report: str = "test",
+    objectives: Sequence[str] | None = None,
 ) -> BenchmarkResult:
     """Run one strategy on a tabular benchmark, once per seed.
 
@@ -321,6 +362,11 @@ def run_benchmark(
         The metric the search maximises.
     report : str, default="test"
         The metric reported for the incumbent.
+    objectives : sequence of str, optional
+        Several searched metrics, e.g. ``("valid", "latency")``: each run is a
+        multi-objective study, and ``hypervolume`` scores the non-dominated
+        set of its queries on ``(report, *objectives[1:])`` (see
+        :class:`sknas.benchmarks.HypervolumeScorer`).
 
     Returns
     -------
@@ -335,22 +381,38 @@ def run_benchmark(
     if not isinstance(n_trials, (int, np.integer)) or n_trials < 1:
         raise ValueError(f"n_trials must be an int >= 1, got {n_trials!r}.")
     seed_list = _seed_list(seeds)
+    if objectives is not None:
+        objectives = tuple(objectives)
+        if len(objectives) < 2:
+            raise ValueError(
+                f"objectives must name two metrics or more, e.g. ('valid', 'latency'); "
+                f"got {objectives!r}."
+            )
+        table: Any = benchmark
+        for name in objectives:
+            table.values(name)  # an unknown metric fails before any run
+        metric = objectives[0]
+    kwargs: dict[str, Any] = {"metric": metric, "report": report, "objectives": objectives}
     if n_jobs == 1 or len(seed_list) == 1:
-        runs = [
-            run_seed(benchmark, strategy, s, int(n_trials), metric=metric, report=report)
-            for s in seed_list
-        ]
+        runs = [run_seed(benchmark, strategy, s, int(n_trials), **kwargs) for s in seed_list]
     else:
         from joblib import Parallel, delayed
 
         runs = Parallel(n_jobs=n_jobs)(
-            delayed(run_seed)(benchmark, strategy, s, int(n_trials), metric=metric,
-                              report=report)
+            delayed(run_seed)(benchmark, strategy, s, int(n_trials), **kwargs)
             for s in seed_list
         )
+    scores = None
+    if objectives is not None:
+        from sknas.benchmarks._hypervolume import HypervolumeScorer
+
+        scorer = HypervolumeScorer(benchmark, objectives, (report, *objectives[1:]))
+        scores = scorer.trajectory(np.stack([run["queried"] for run in runs]))
     return BenchmarkResult.from_runs(
         strategy_name(strategy),
         runs,
         optimum_valid=benchmark.optimum(metric),
         optimum_test=benchmark.optimum(report),
+        hypervolume=scores,
+        objectives=objectives or (),
     )

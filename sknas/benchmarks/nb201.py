@@ -1,8 +1,10 @@
-"""NAS-Bench-201 as a lookup table, loaded from a CSV file the user gives."""
+"""NAS-Bench-201 as a lookup table: the bundled CIFAR-10 table or a CSV file the user gives."""
 
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,7 +14,11 @@ import numpy as np
 from sknas.spaces.base import Architecture
 from sknas.spaces.nb201 import NB201Space
 
-__all__ = ["NB201Benchmark", "NB201_METRICS"]
+__all__ = ["NB201Benchmark", "NB201_METRICS", "BUNDLED_TABLE"]
+
+#: The NAS-Bench-201 CIFAR-10 table shipped inside the package (NATS-Bench, MIT;
+#: see ``sknas/benchmarks/data/NOTICE``).
+BUNDLED_TABLE = Path(__file__).resolve().parent / "data" / "nb201_cifar10.csv.gz"
 
 #: Short metric names and the CSV column each reads (``{dataset}`` is filled in).
 NB201_METRICS: dict[str, str] = {
@@ -24,13 +30,14 @@ NB201_METRICS: dict[str, str] = {
 # Read when present (not required).
 _OPTIONAL_METRICS: dict[str, str] = {"test_12ep": "{dataset}_test_acc_12ep"}
 # Metrics where smaller is better; every other metric is an accuracy.
-_MINIMISE = frozenset({"params", "flops", "time"})
+_MINIMISE = frozenset({"params", "flops", "time", "latency"})
 
 
 class NB201Benchmark:
     """Results of every NAS-Bench-201 cell, queried instead of training.
 
-    Build it with :meth:`from_csv`. Metrics (short names; the CSV column names
+    Build it with :meth:`bundled` (the CIFAR-10 table shipped with sknas) or
+    :meth:`from_csv` (any table in the same format). Metrics (short names; the CSV column names
     are accepted too):
 
     - ``"valid"``: validation accuracy (%) after NAS-Bench-201's 12-epoch
@@ -61,9 +68,12 @@ class NB201Benchmark:
 
     Examples
     --------
-    >>> bench = NB201Benchmark.from_csv("nb201_cifar10.csv")  # doctest: +SKIP
-    >>> arch = bench.search_space.sample(np.random.default_rng(0))  # doctest: +SKIP
-    >>> bench.query(arch, "valid")  # doctest: +SKIP
+    >>> bench = NB201Benchmark.bundled()
+    >>> bench.best_index("test"), round(bench.optimum("test"), 4)
+    (6111, 94.3733)
+    >>> arch = bench.search_space.sample(np.random.default_rng(0))
+    >>> 0.0 <= bench.query(arch, "valid") <= 100.0
+    True
     """
 
     def __init__(
@@ -95,25 +105,55 @@ class NB201Benchmark:
 
     # -- loading -------------------------------------------------------------------
     @classmethod
+    def bundled(cls, *, seconds_per_mflop: float = 1.0) -> NB201Benchmark:
+        """The NAS-Bench-201 CIFAR-10 table shipped inside sknas.
+
+        All 15,625 cells with the columns the benchmark reads (12-epoch
+        validation and test accuracy, 200-epoch test accuracy, parameters,
+        FLOPs), from the NATS-Bench topology-space release (MIT licence; see
+        ``sknas/benchmarks/data/NOTICE``).
+
+        Parameters
+        ----------
+        seconds_per_mflop : float, default=1.0
+            Scale of the simulated training time (see the class docstring).
+
+        Returns
+        -------
+        NB201Benchmark
+        """
+        return cls.from_csv(BUNDLED_TABLE, "cifar10", seconds_per_mflop=seconds_per_mflop)
+
+    @classmethod
     def from_csv(
         cls,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | None = None,
         dataset: str = "cifar10",
         *,
         seconds_per_mflop: float = 1.0,
+        latency: str | os.PathLike[str] | None = None,
+        device: str | None = None,
     ) -> NB201Benchmark:
         """Load the table from a CSV file (never downloads anything).
 
         Parameters
         ----------
-        path : str or path-like
-            A CSV with an ``arch_str`` column and the columns
-            ``<dataset>_valid_acc_12ep``, ``<dataset>_test_acc_200ep``,
-            ``<dataset>_params_m`` and ``<dataset>_flops_m``.
+        path : str or path-like, optional
+            A CSV (or gzip-compressed ``.csv.gz``) with an ``arch_str`` column
+            and the columns ``<dataset>_valid_acc_12ep``,
+            ``<dataset>_test_acc_200ep``, ``<dataset>_params_m`` and
+            ``<dataset>_flops_m``. None reads the bundled CIFAR-10 table
+            (:meth:`bundled`).
         dataset : str, default="cifar10"
             Prefix of the metric columns.
         seconds_per_mflop : float, default=1.0
             Scale of the simulated training time (see the class docstring).
+        latency : str or path-like, optional
+            A latency table (``nb201_latency.csv.gz``: ``arch_str`` and
+            ``lat_<device>_ms`` columns); with ``device`` it adds the metric
+            ``"latency"`` (ms, smaller is better).
+        device : str, optional
+            The latency table's device, e.g. ``"pixel3"`` or ``"fpga"``.
 
         Returns
         -------
@@ -122,22 +162,19 @@ class NB201Benchmark:
         Raises
         ------
         FileNotFoundError
-            If ``path`` does not exist.
+            If ``path`` (or ``latency``) does not exist.
         ValueError
             If a required column is missing or a value is not a number.
         """
+        if path is None:
+            path = BUNDLED_TABLE
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(
                 f"NB201Benchmark: no NAS-Bench-201 table at {str(path)!r}; pass the path of "
                 "the CSV (e.g. nb201_cifar10.csv). Nothing is downloaded."
             )
-        with path.open(newline="") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
-                raise ValueError(f"NB201Benchmark: {str(path)!r} is empty.")
-            rows = list(reader)
+        header, rows = _read_rows(path)
         wanted = {"arch_str": "arch_str"}
         wanted.update({k: v.format(dataset=dataset) for k, v in NB201_METRICS.items()})
         missing = [col for col in wanted.values() if col not in header]
@@ -175,6 +212,13 @@ class NB201Benchmark:
                 ) from None
         if arch_strs:
             NB201Space().arch_from_str(arch_strs[0])  # fail early on a foreign format
+        if (latency is None) != (device is None):
+            raise ValueError(
+                "NB201Benchmark: latency= (the latency table's path) and device= (one of its "
+                f"devices) go together; got latency={latency!r}, device={device!r}."
+            )
+        if latency is not None and device is not None:
+            columns["latency"] = _latency_column(latency, device, arch_strs)
         return cls(
             arch_strs,
             columns,
@@ -338,3 +382,37 @@ class NB201Benchmark:
     def __repr__(self) -> str:
         where = f", source={self.source!r}" if self.source else ""
         return f"NB201Benchmark(n_cells={len(self)}, dataset={self.dataset!r}{where})"
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a CSV file, gzip-compressed when its name ends in ``.gz``."""
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rb") as raw:
+                text = raw.read().decode()
+        else:
+            text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"NB201Benchmark: cannot read {str(path)!r} as a CSV ({exc}).") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise ValueError(f"NB201Benchmark: {str(path)!r} is empty.")
+    return header, list(reader)
+
+
+def _latency_column(
+    path: str | os.PathLike[str], device: str, arch_strs: Sequence[str]
+) -> np.ndarray:
+    """One device's latencies aligned with ``arch_strs`` (every cell must be listed)."""
+    from sknas.latency import read_latency_table
+
+    names, values = read_latency_table(path, device)
+    by_str = dict(zip(names, values))
+    missing = [s for s in arch_strs if s not in by_str]
+    if missing:
+        raise ValueError(
+            f"NB201Benchmark: the latency table {str(path)!r} lacks {len(missing)} cells of "
+            f"the table, e.g. {missing[0]!r}."
+        )
+    return np.array([by_str[s] for s in arch_strs], dtype=float)

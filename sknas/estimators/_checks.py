@@ -27,13 +27,13 @@ __all__ = [
 
 #: What the estimators accept as ``X``, in the words of their error messages.
 ACCEPTED_SHAPES = (
-    "2-D tables (n_samples, n_features) and 4-D image batches "
-    "(n_samples, channels, height, width)"
+    "2-D tables (n_samples, n_features), 3-D sequences (n_samples, timesteps, features) "
+    "and 4-D image batches (n_samples, channels, height, width)"
 )
 
 
 def check_input_ndim(X: Any) -> None:
-    """Refuse arrays that are neither tables nor image batches.
+    """Refuse arrays that are neither tables, sequences nor image batches.
 
     Parameters
     ----------
@@ -44,22 +44,13 @@ def check_input_ndim(X: Any) -> None:
     Raises
     ------
     ValueError
-        For 3-D input (reserved for sequences ``(n_samples, timesteps,
-        features)``) and for more than 4 dimensions.
+        For more than 4 dimensions.
     """
     ndim = getattr(X, "ndim", None)
-    if ndim is None or ndim in (1, 2, 4):
+    if ndim is None or ndim in (1, 2, 3, 4):
         return  # 1-D is refused by scikit-learn's own message
     shape = tuple(int(v) for v in X.shape)
-    hint = ""
-    if ndim == 3:
-        hint = (
-            " For single-channel images add the channel axis (X[:, None] has shape "
-            f"{(shape[0], 1, *shape[1:])}); for a table flatten the rows "
-            "(X.reshape(len(X), -1)). 3-D input is reserved for sequences "
-            "(n_samples, timesteps, features)."
-        )
-    raise ValueError(f"X has {ndim} dimensions {shape}; sknas accepts {ACCEPTED_SHAPES}.{hint}")
+    raise ValueError(f"X has {ndim} dimensions {shape}; sknas accepts {ACCEPTED_SHAPES}.")
 
 
 def resolve_device(device: str) -> str:
@@ -165,7 +156,13 @@ def clamp_threads(
 
 
 def check_scorer(
-    scorer: Any, scoring: Any, task: str, X: np.ndarray, y: np.ndarray, valid: np.ndarray
+    scorer: Any,
+    scoring: Any,
+    task: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    valid: np.ndarray,
+    sample_weight: np.ndarray | None = None,
 ) -> None:
     """Refuse a scorer that cannot score this task on this data.
 
@@ -188,20 +185,36 @@ def check_scorer(
         Encoded targets (class indices, or float targets).
     valid : ndarray of int
         Rows of the first validation split.
+    sample_weight : ndarray, optional
+        The rows' weights, which the scorer then receives as ``sample_weight``.
 
     Raises
     ------
     ValueError
-        When the scorer raises, or returns something that is not a number.
+        When the scorer raises, returns something that is not a number, or
+        takes no ``sample_weight`` although the rows are weighted.
     """
     from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    from sknas.estimators._weights import accepts_sample_weight
+
+    kwargs: dict[str, Any] = {}
+    if sample_weight is not None:
+        if not accepts_sample_weight(scorer):
+            raise ValueError(
+                f"scoring={scoring!r} takes no sample_weight argument, so the validation "
+                "scores would ignore the weights given to fit. Give the callable a "
+                "sample_weight=None keyword (as sklearn.metrics.make_scorer's scorers have) "
+                "or fit without weights."
+            )
+        kwargs["sample_weight"] = sample_weight[valid]
 
     dummy: Any = DummyClassifier() if task == "classification" else DummyRegressor()
     dummy.fit(X, y)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            value = scorer(dummy, X[valid], y[valid])
+            value = scorer(dummy, X[valid], y[valid], **kwargs)
         float(value)
     except (ValueError, TypeError, AttributeError, IndexError) as exc:
         kind = "classifier" if task == "classification" else "regressor"
@@ -241,7 +254,8 @@ def check_space_builds(
     n_outputs : int
         Classes or targets.
     image_shape : tuple of int, optional
-        ``(channels, height, width)`` of image input; None for tables.
+        Shape of one sample of image or sequence input; None for tables
+        (for the message).
 
     Raises
     ------

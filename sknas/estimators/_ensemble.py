@@ -231,17 +231,23 @@ class _FixedRegressor(RegressorMixin, _Fixed):
 
 
 def _split_scorer(
-    scorer: Callable[..., float], task: str, targets: list[np.ndarray], rows: list[int]
+    scorer: Callable[..., float],
+    task: str,
+    targets: list[np.ndarray],
+    rows: list[int],
+    weights: list[np.ndarray] | None = None,
 ) -> Callable[[np.ndarray], tuple[float, float]]:
     """``score(stacked predictions)``: the mean of ``scorer`` over the splits.
 
     For classification, the mean log-likelihood of the true classes breaks ties.
+    With ``weights`` (one array per split) both are weighted by the rows' weights.
     """
     bounds = np.cumsum([0, *rows])
+    all_weights = None if weights is None else np.concatenate(weights)
 
     def score(stacked: np.ndarray) -> tuple[float, float]:
         values = []
-        for (a, b), y in zip(zip(bounds[:-1], bounds[1:]), targets):
+        for index, ((a, b), y) in enumerate(zip(zip(bounds[:-1], bounds[1:]), targets)):
             part = stacked[a:b]
             if task == "classification":
                 fixed: Any = _FixedClassifier(part)
@@ -249,13 +255,15 @@ def _split_scorer(
             else:
                 fixed = _FixedRegressor(part)
             placeholder = np.zeros((len(part), 1), dtype=np.float32)
-            values.append(float(scorer(fixed, placeholder, y)))
+            kwargs = {} if weights is None else {"sample_weight": weights[index]}
+            values.append(float(scorer(fixed, placeholder, y, **kwargs)))
         primary = float(np.mean(values))
         if task != "classification":
             return primary, 0.0
         # Ties of a coarse score (accuracy) go to the better-calibrated average.
         picked = np.take_along_axis(stacked, np.concatenate(targets)[:, None], axis=1)
-        return primary, float(np.mean(np.log(np.clip(picked, 1e-15, None))))
+        log_likelihood = np.log(np.clip(picked[:, 0], 1e-15, None))
+        return primary, float(np.average(log_likelihood, weights=all_weights))
 
     return score
 
@@ -269,6 +277,7 @@ def select_ensemble(
     task: str,
     best_index: int,
     size: int,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[Ensemble, int]:
     """Choose the ensemble of a finished search from its trials' held-out predictions.
 
@@ -288,6 +297,8 @@ def select_ensemble(
         The refit-chosen candidate (the first member).
     size : int
         ``ensemble_size``.
+    sample_weight : ndarray, optional
+        Weights of the rows: the selection optimises the weighted score.
 
     Returns
     -------
@@ -316,7 +327,8 @@ def select_ensemble(
     if task == "classification":  # float16 rounding: renormalise the probabilities
         stacked = [p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12) for p in stacked]
     targets = [y[valid] for _, valid in splits]
-    score = _split_scorer(scorer, task, targets, [len(v) for _, v in splits])
+    weights = None if sample_weight is None else [sample_weight[v] for _, v in splits]
+    score = _split_scorer(scorer, task, targets, [len(v) for _, v in splits], weights)
     picks = greedy_selection(stacked, score, size, first=candidates.index(best_index))
     counts = Counter(picks)
     order = list(dict.fromkeys(picks))

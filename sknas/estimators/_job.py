@@ -29,7 +29,12 @@ import optuna
 
 from sknas._search import SearchOutcome, run_search
 from sknas.estimators._ensemble import PREDICTIONS_ATTR, encode_predictions, splits_digest
-from sknas.samplers import make_sampler
+from sknas.estimators._objectives import (
+    COSTS_ATTR,
+    CostConstraints,
+    SearchObjectives,
+    make_search_sampler,
+)
 from sknas.spaces._description import describe_space, rebuild_space
 from sknas.spaces.base import Architecture, SearchSpace
 
@@ -91,6 +96,8 @@ class SearchJob:
         Trials the study should have in total.
     deadline : float, optional
         ``time.time()`` after which no new trial starts.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Positive weight of each row (None: unweighted).
     """
 
     estimator: BaseNAS
@@ -104,6 +111,7 @@ class SearchJob:
     device: str
     n_trials: int
     deadline: float | None = None
+    sample_weight: np.ndarray | None = None
 
     def remaining_time(self) -> float | None:
         """Seconds left before the deadline (None: no deadline)."""
@@ -136,19 +144,34 @@ class SearchJob:
         evaluator = estimator._make_evaluator(
             space, self.n_outputs, self.splits, self.device, search_deadline=self.deadline
         )
-        study.sampler = make_sampler(
-            estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space
+        goals = SearchObjectives(estimator)
+        constraints = CostConstraints(goals.constraints)
+        width = int(self.X.shape[1])
+
+        def deployed(arch: Architecture) -> Any:
+            """The network as the refit returns it: scaling around it, float64 on a CPU."""
+            module = evaluator.inference_module(arch, width)
+            return module.double() if str(self.device) == "cpu" else module
+
+        meter = goals.meter(space, width, self.n_outputs, self.device, build=deployed)
+        study.sampler = make_search_sampler(
+            estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space,
+            bounds=goals.constraints,
         )
         study.pruner = estimator._resolve_pruner(space)
         me = worker_id()
-        X, y, train_seed = self.X, self.y, self.train_seed
+        X, y, train_seed, weights = self.X, self.y, self.train_seed, self.sample_weight
         digest = splits_digest(self.splits)
 
-        def objective(trial: optuna.Trial, arch: Architecture) -> float:
+        def objective(trial: optuna.Trial, arch: Architecture) -> float | list[float]:
+            costs = meter.measure(arch)
+            if costs:
+                trial.set_user_attr(COSTS_ATTR, costs)
+                constraints.record(trial, costs)
             seed = trial_seed(train_seed, trial.number)
             trial.set_user_attr("seed", seed)
             trial.set_user_attr(WORKER_ATTR, me)
-            result = evaluator.evaluate(arch, X, y, trial, seed=seed)
+            result = evaluator.evaluate(arch, X, y, trial, seed=seed, sample_weight=weights)
             trial.set_user_attr("split_scores", result.split_scores)
             trial.set_user_attr("best_epochs", result.best_epochs)
             trial.set_user_attr("valid_loss", result.valid_loss)
@@ -159,7 +182,7 @@ class SearchJob:
                 trial.set_user_attr(PREDICTIONS_ATTR, encoded)
             if not np.isfinite(result.score):
                 raise ValueError(f"validation score is {result.score}")
-            return result.score
+            return goals.values(result.score, costs)
 
         error_score = estimator.error_score
         return run_search(
@@ -186,7 +209,8 @@ ESTIMATORS: dict[str, str] = {
 #: Estimator parameters a worker does not need: the job carries their outcome
 #: (splits, seeds, the resolved space) or they concern only the fitting process.
 _LOCAL_PARAMS = frozenset(
-    {"storage", "study_name", "search_space", "cv", "refit", "random_state", "n_jobs", "verbose"}
+    {"storage", "study_name", "search_space", "cv", "refit", "random_state", "n_jobs", "verbose",
+     "class_weight"}
 )
 _FORMAT = 1
 #: Most bytes of decompressed arrays a worker accepts from a storage.
@@ -261,6 +285,8 @@ def job_config(job: SearchJob) -> dict[str, Any]:
 
 def _pack_arrays(job: SearchJob) -> str:
     arrays = {"X": np.asarray(job.X), "y": np.asarray(job.y)}
+    if job.sample_weight is not None:
+        arrays["sample_weight"] = np.asarray(job.sample_weight, dtype=np.float64)
     for index, (train, valid) in enumerate(job.splits):
         arrays[f"train_{index}"] = np.asarray(train)
         arrays[f"valid_{index}"] = np.asarray(valid)
@@ -365,6 +391,15 @@ def _build_job(
         splits.append((train, valid))
     if not splits:
         raise JobPayloadError("it holds no validation split")
+    weights = arrays.get("sample_weight")
+    if weights is not None and not (
+        weights.ndim == 1
+        and len(weights) == len(X)
+        and weights.dtype.kind == "f"
+        and bool(np.all(np.isfinite(weights)))
+        and bool(np.all(weights > 0))
+    ):
+        raise JobPayloadError("its sample weights must be one positive number per row of X")
     deadline, device = config.get("deadline"), config.get("device")
     if deadline is not None and not isinstance(deadline, (int, float)):
         raise JobPayloadError(f"'deadline' must be a number, got {deadline!r:.80}")
@@ -382,6 +417,7 @@ def _build_job(
         device=device,
         n_trials=_int(config, "n_trials", 1),
         deadline=None if deadline is None else float(deadline),
+        sample_weight=weights,
     )
 
 

@@ -10,7 +10,7 @@ holds three members:
     defaults), the search space (registered name, or class path for a custom
     space, and its ``get_params()``), the best architecture, the data's
     description (``n_features_in_``, ``feature_names_in_``, ``classes_``,
-    ``n_outputs_``, image shape), the network's task, dtype, input width and
+    ``n_outputs_``, image or sequence shape), the network's task, dtype, input width and
     parameter count, the search's results (``best_score_``, ``best_index_``,
     ``cv_results_``) and SHA-256 digests of every member.
 ``weights.pt``
@@ -70,6 +70,8 @@ _TASKS = {"NASClassifier": "classification", "NASRegressor": "regression"}
 
 # -- JSON helpers ----------------------------------------------------------------------
 def _is_json(value: Any) -> bool:
+    if isinstance(value, dict) and not all(isinstance(key, str) for key in value):
+        return False  # JSON would turn the keys into strings (class_weight={0: 2.0})
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError):
@@ -199,6 +201,7 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         "classes": None if classes is None else _encode_array(classes),
         "n_outputs": int(state["n_outputs_"]),
         "image_shape": None if image_shape is None else [int(v) for v in image_shape],
+        "sequence_shape": _shape_list(state.get("sequence_shape_")),
         "y_was_1d": bool(state.get("_y_was_1d", True)),
         "network": {
             "task": estimator._task,
@@ -211,6 +214,10 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
         "n_trials": int(state["n_trials_"]),
         "refit_time": float(state.get("refit_time_", 0.0)),
         "cv_results": _encode_cv_results(state["cv_results_"]),
+        "pareto_front": (
+            None if state.get("pareto_front_") is None
+            else [int(i) for i in state["pareto_front_"]]
+        ),
     }
     members = {
         WEIGHTS: _weights_bytes(weights),
@@ -218,6 +225,10 @@ def save_model(estimator: BaseNAS, path: str | os.PathLike) -> Path:
     }
     manifest["ensemble"] = _save_ensemble(state, members)
     return write_model_file(path, manifest, members)
+
+
+def _shape_list(shape: Any) -> list[int] | None:
+    return None if shape is None else [int(v) for v in shape]
 
 
 def _weights_bytes(weights: dict[str, Any]) -> bytes:
@@ -424,9 +435,10 @@ def _check_consistency(manifest: dict[str, Any], estimator_class: Any, preproces
         raise ModelFileError(f"it names {len(names)} features for {n_features} features.")
     if int(manifest["network"]["n_inputs"]) != _input_width(preprocessor):
         raise ModelFileError("its network's input width differs from its preprocessing's output.")
-    image_shape = manifest["image_shape"]
-    if image_shape is not None and int(np.prod(image_shape)) != n_features:
-        raise ModelFileError(f"its image shape {image_shape} does not hold {n_features} values.")
+    for kind in ("image", "sequence"):
+        shape = manifest.get(f"{kind}_shape")
+        if shape is not None and int(np.prod(shape)) != n_features:
+            raise ModelFileError(f"its {kind} shape {shape} does not hold {n_features} values.")
     n_outputs = int(manifest["n_outputs"])
     if task == "classification":
         if classes is None or len(classes) != n_outputs or len(classes) < 2:
@@ -482,6 +494,8 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
         ensemble = _check_ensemble(manifest, space, evaluator, n_inputs, members, n_parameters)
         net = _build_net(evaluator, arch, weights, manifest["network"]["dtype"], n_inputs=n_inputs)
         params = {k: v for k, v in manifest["params"].items() if k not in ENVIRONMENT_PARAMS}
+        if isinstance(params.get("objectives"), list):  # JSON has no tuples
+            params["objectives"] = tuple(params["objectives"])
         if "search_space" not in params:  # an instance: the rebuilt one stands in for it
             params["search_space"] = space
         estimator = estimator_class(**params)
@@ -504,6 +518,14 @@ def load_model(path: str | os.PathLike, estimator_classes: dict[str, Any],
             "image_shape_": None if image_shape is None else tuple(int(v) for v in image_shape),
             "device_": "cpu",
         }
+        if manifest.get("sequence_shape") is not None:
+            state["sequence_shape_"] = tuple(int(v) for v in manifest["sequence_shape"])
+        front = manifest.get("pareto_front")
+        if front is not None:
+            n_rows = len(state["cv_results_"]["params"])
+            if not all(isinstance(i, int) and 0 <= i < n_rows for i in front):
+                raise ModelFileError("its pareto_front lists rows that cv_results lacks.")
+            state["pareto_front_"] = np.asarray(front, dtype=np.intp)
         if manifest["feature_names_in"] is not None:
             state["feature_names_in_"] = np.asarray(manifest["feature_names_in"], dtype=object)
         if classes is not None:

@@ -10,6 +10,7 @@ from optuna.trial import FrozenTrial, TrialState
 from scipy.stats import rankdata
 
 from sknas._search import ARCH_KEY_ATTR, FAIL_REASON_ATTR
+from sknas.estimators._objectives import COSTS, COSTS_ATTR
 
 __all__ = ["build_cv_results", "FINISHED_STATES"]
 
@@ -44,7 +45,10 @@ def build_cv_results(
         ``params``, ``param_<name>``, ``mean_test_score``, ``std_test_score``,
         ``split<k>_test_score``, ``rank_test_score``, ``mean_fit_time``,
         ``state``, ``n_parameters``, ``mean_valid_loss``, ``n_epochs``, ``architecture``,
-        ``fail_reason`` and ``trial_number``; pruned trials score NaN.
+        ``fail_reason`` and ``trial_number``; pruned trials score NaN. Costs
+        measured for the objectives or constraints (see
+        :mod:`sknas.estimators._objectives`) add ``cost_params``,
+        ``cost_flops`` and ``cost_latency`` (ms).
     """
     n = len(trials)
     results: dict[str, Any] = {}
@@ -97,4 +101,8 @@ def build_cv_results(
         [t.user_attrs.get(FAIL_REASON_ATTR, "") for t in trials], dtype=object
     )
     results["trial_number"] = np.array([t.number for t in trials])
+    costs = [t.user_attrs.get(COSTS_ATTR, {}) for t in trials]
+    for name in COSTS:
+        if any(name in c for c in costs):
+            results[f"cost_{name}"] = np.array([float(c.get(name, np.nan)) for c in costs])
     return results

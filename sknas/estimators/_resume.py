@@ -33,10 +33,10 @@ _FIELDS = (
 )
 
 
-def data_fingerprint(X: np.ndarray, y: np.ndarray) -> str:
-    """SHA-256 of the checked inputs and encoded targets (bytes, dtypes and shapes)."""
+def data_fingerprint(X: np.ndarray, y: np.ndarray, sample_weight: Any = None) -> str:
+    """SHA-256 of the checked inputs, encoded targets and weights (bytes, dtypes and shapes)."""
     digest = hashlib.sha256()
-    for array in (X, y):
+    for array in (X, y) if sample_weight is None else (X, y, sample_weight):
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape}".encode())
         digest.update(array.tobytes())
@@ -59,7 +59,12 @@ def _scoring_name(scoring: Any) -> Any:
 
 
 def study_record(
-    estimator: BaseNAS, space: SearchSpace, X: np.ndarray, y: np.ndarray, n_outputs: int
+    estimator: BaseNAS,
+    space: SearchSpace,
+    X: np.ndarray,
+    y: np.ndarray,
+    n_outputs: int,
+    sample_weight: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """What a study is built for: the fields a resumed ``fit`` must match.
 
@@ -73,6 +78,8 @@ def study_record(
         The checked inputs and encoded targets the candidates train on.
     n_outputs : int
         Classes or targets.
+    sample_weight : ndarray, optional
+        The rows' weights (part of the data's fingerprint).
 
     Returns
     -------
@@ -91,7 +98,7 @@ def study_record(
             "n_outputs": int(n_outputs),
             "classes": None if classes is None else _plain(np.asarray(classes).tolist()),
             "scoring": _scoring_name(estimator.scoring),
-            "data": data_fingerprint(X, y),
+            "data": data_fingerprint(X, y, sample_weight),
         }
     )
 

@@ -34,7 +34,7 @@ from sknas.estimators._progress import ProgressBar
 from sknas.estimators._waiting import mark_orphans_failed
 from sknas.evaluation.training import torch_threads
 
-__all__ = ["run_with_workers", "run_local_worker", "STOP_GRACE"]
+__all__ = ["assign_devices", "run_with_workers", "run_local_worker", "STOP_GRACE"]
 
 #: Seconds the workers get, after an interrupt, to mark their trials and return.
 STOP_GRACE = 30.0
@@ -111,6 +111,28 @@ def _wait(
             return False
 
 
+def assign_devices(devices: Sequence[str], n_processes: int) -> list[str]:
+    """The device of each of ``n_processes`` processes: ``devices`` round-robin.
+
+    Process 0 is the one that called ``fit`` (it also refits); worker ``k``
+    gets ``devices[k % len(devices)]``.
+
+    Parameters
+    ----------
+    devices : sequence of str
+        Resolved torch devices, at least one.
+    n_processes : int
+        Processes of the search (``n_jobs``).
+
+    Returns
+    -------
+    list of str
+    """
+    if not devices:
+        raise ValueError("At least one device is needed to spread the processes over.")
+    return [devices[index % len(devices)] for index in range(n_processes)]
+
+
 def run_with_workers(
     job: SearchJob,
     study: optuna.Study,
@@ -118,8 +140,12 @@ def run_with_workers(
     n_jobs: int,
     threads: int | None,
     callbacks: list,
+    devices: Sequence[str] | None = None,
 ) -> SearchOutcome:
     """Run ``job`` in this process and ``n_jobs - 1`` loky worker processes.
+
+    With ``devices``, the processes are spread over them (:func:`assign_devices`);
+    otherwise every process uses ``job.device``.
 
     Returns this process's outcome, ``interrupted`` when a Ctrl-C stopped the
     search. A second Ctrl-C while the workers stop kills them and raises
@@ -131,12 +157,14 @@ def run_with_workers(
 
     progress = next((c for c in callbacks if isinstance(c, ProgressBar)), None)
     pool = get_reusable_executor(max_workers=n_jobs - 1, timeout=120)
+    assigned = assign_devices(devices or [job.device], n_jobs)
     killed = aborted = False
     with tempfile.TemporaryDirectory(prefix="sknas-workers-") as folder:
         stop_file = os.path.join(folder, "stop")
         futures = [
             pool.submit(
-                run_local_worker, stop_file, spec, study.study_name, job, index, threads
+                run_local_worker, stop_file, spec, study.study_name,
+                dataclasses.replace(job, device=assigned[index]), index, threads,
             )
             for index in range(1, n_jobs)
         ]

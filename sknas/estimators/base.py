@@ -28,10 +28,11 @@ from sklearn.model_selection import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from sknas import _interrupts
 from sknas._search import SearchOutcome
+from sknas.estimators._callbacks import check_trial_callbacks_allowed, split_callbacks
 from sknas.estimators._checks import (
     check_device_for_task,
     check_input_ndim,
@@ -41,11 +42,20 @@ from sknas.estimators._checks import (
     resolve_device,
 )
 from sknas.estimators._job import SearchJob, publish_job, trial_seed
+from sknas.estimators._objectives import (
+    SearchObjectives,
+    check_objectives,
+    check_search_objectives,
+    check_study_directions,
+    directions,
+    pareto_front,
+)
 from sknas.estimators._progress import ProgressBar
 from sknas.estimators._results import FINISHED_STATES, build_cv_results
 from sknas.estimators._resume import check_or_record, study_record
 from sknas.estimators._storage import GRACE_PERIOD, describe_storage, resolve_storage
 from sknas.estimators._waiting import copy_to_memory, wait_for_running_trials
+from sknas.estimators._weights import drop_unweighted_rows, fit_weights, remap_splits
 from sknas.estimators._workers import run_with_workers
 from sknas.evaluation.pruners import PRUNER_NAMES, make_pruner
 from sknas.evaluation.training import TrainingEvaluator, torch_threads
@@ -62,6 +72,11 @@ from sknas.utils.preprocessing import (
 
 __all__ = ["BaseNAS", "SearchFailedError", "resolve_device"]
 
+
+#: With ``search_space="auto"``, tables with at most this many network inputs (after
+#: preprocessing) get an MLP space that also offers periodic numeric embeddings (each
+#: input becomes 16 values, so wider tables would make every candidate much larger).
+EMBEDDING_MAX_INPUTS = 32
 
 #: With ``cv="auto"``, data with fewer rows than this score candidates by k-fold.
 SMALL_DATA_ROWS = 1000
@@ -106,14 +121,14 @@ class BaseNAS(BaseEstimator):
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "cv": ["cv_object", StrOptions({"auto"}), None],
-        "refit": ["boolean", callable],
+        "refit": ["boolean", callable, dict],
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "pruner": [StrOptions(set(PRUNER_NAMES)), optuna.pruners.BasePruner, None],
         "error_score": [StrOptions({"raise"}), Real],
         "missing_values": [StrOptions(set(MISSING_VALUES_OPTIONS))],
         "max_parameters": [Interval(Integral, 1, None, closed="left"), None],
         "candidate_timeout": [Interval(Real, 0, None, closed="neither"), None],
-        "device": [str],
+        "device": [str, list],
         "n_jobs": [
             Interval(Integral, 1, None, closed="left"),
             Interval(Integral, None, -1, closed="right"),
@@ -124,6 +139,10 @@ class BaseNAS(BaseEstimator):
         "verbose": ["verbose"],
         "storage": [str, optuna.storages.BaseStorage, None],
         "study_name": [str, None],
+        "callbacks": [list, None],
+        "objectives": [tuple, list, str],
+        "constraints": [dict, None],
+        "latency_batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -152,6 +171,10 @@ class BaseNAS(BaseEstimator):
         verbose: int = 0,
         storage: Any = None,
         study_name: str | None = None,
+        callbacks: list | None = None,
+        objectives: Any = ("score",),
+        constraints: dict | None = None,
+        latency_batch_size: int = 1,
     ) -> None:
         self.search_space = search_space
         self.strategy = strategy
@@ -176,6 +199,10 @@ class BaseNAS(BaseEstimator):
         self.verbose = verbose
         self.storage = storage
         self.study_name = study_name
+        self.callbacks = callbacks
+        self.objectives = objectives
+        self.constraints = constraints
+        self.latency_batch_size = latency_batch_size
 
     def set_params(self, **params: Any) -> BaseNAS:
         """Set the estimator's parameters, and those of its search space or strategy.
@@ -222,47 +249,88 @@ class BaseNAS(BaseEstimator):
         """Refuse targets that scikit-learn's checks would misreport (before they run)."""
 
     # -- resolution of "auto" values -------------------------------------------------
-    def _resolve_search_space(self, image_shape: tuple[int, ...] | None = None) -> SearchSpace:
-        """The search space to use; ``"auto"`` is an MLP space, or a cell space for images.
+    def _resolve_search_space(
+        self,
+        image_shape: tuple[int, ...] | None = None,
+        sequence_shape: tuple[int, ...] | None = None,
+        n_inputs: int | None = None,
+    ) -> SearchSpace:
+        """The search space to use; ``"auto"`` follows the shape of the input.
 
         For image input (``image_shape`` known) ``"auto"`` is a compact
-        NAS-Bench-201 space (two cells per stage), and a space with an unset
-        ``image_shape`` parameter receives the data's shape.
+        NAS-Bench-201 space (two cells per stage), for sequences
+        (``sequence_shape`` known) a recurrent-cell space, else an MLP space;
+        for tables of at most :data:`EMBEDDING_MAX_INPUTS` network inputs
+        (``n_inputs``, after preprocessing) the MLP space also offers periodic
+        numeric embeddings, whose cost grows with the number of inputs.
+        A space with an unset ``image_shape`` (``sequence_shape``) parameter
+        receives the data's shape.
         """
         if isinstance(self.search_space, SearchSpace):
             space = clone(self.search_space)
         elif self.search_space == "auto" and image_shape is not None:
             space = make_search_space("nb201").set_params(cells_per_stage=2)
+        elif self.search_space == "auto" and sequence_shape is not None:
+            space = make_search_space("recurrent")
         else:
             name = "mlp" if self.search_space == "auto" else self.search_space
             space = make_search_space(name)
+            if self.search_space == "auto" and n_inputs is not None:
+                if n_inputs <= EMBEDDING_MAX_INPUTS:
+                    space.set_params(embeddings=("none", "periodic"))
         params = space.get_params(deep=False)
-        if image_shape is not None and "image_shape" in params and params["image_shape"] is None:
-            space.set_params(image_shape=tuple(image_shape))
+        for name, shape in (("image_shape", image_shape), ("sequence_shape", sequence_shape)):
+            if shape is not None and name in params and params[name] is None:
+                space.set_params(**{name: tuple(shape)})
         return space
 
     def _flatten_images(self, X: Any, *, reset: bool) -> Any:
-        """Turn a batch of images ``(n, C, H, W)`` into rows.
+        """Turn a batch of images ``(n, C, H, W)`` or sequences ``(n, T, F)`` into rows.
 
-        The image shape is remembered in ``image_shape_`` (None for tabular
-        input) and checked at prediction time; flat rows pass through. Input
-        of any other dimension is refused (see :func:`check_input_ndim`).
+        The shape of one image is remembered in ``image_shape_``, that of one
+        sequence in ``sequence_shape_`` (each None otherwise), and checked at
+        prediction time; flat rows pass through. Input of any other dimension
+        is refused (see :func:`check_input_ndim`).
         """
         check_input_ndim(X)
-        if getattr(X, "ndim", None) != 4:
-            if reset:
-                self.image_shape_ = None
+        ndim = getattr(X, "ndim", None)
+        shape = tuple(int(v) for v in X.shape[1:]) if ndim in (3, 4) else None
+        if reset:
+            self.image_shape_ = shape if ndim == 4 else None
+            self.sequence_shape_ = shape if ndim == 3 else None
+        elif ndim in (3, 4):
+            fitted = getattr(self, "image_shape_" if ndim == 4 else "sequence_shape_", None)
+            if shape != fitted:
+                kind = "images" if ndim == 4 else "sequences"
+                axes = "(channels, height, width)" if ndim == 4 else "(timesteps, features)"
+                hint = "" if ndim == 4 or fitted is None else (
+                    " Pad shorter sequences with NaN at their end to the fitted length."
+                )
+                raise ValueError(
+                    f"X holds {kind} of shape {shape} {axes}, but {type(self).__name__} "
+                    f"was fitted on {fitted}.{hint}"
+                )
+        if shape is None:
             return X
         X = np.asarray(X)
-        shape = tuple(int(v) for v in X.shape[1:])
-        if reset:
-            self.image_shape_ = shape
-        elif getattr(self, "image_shape_", None) != shape:
-            raise ValueError(
-                f"X holds images of shape {shape} (channels, height, width), but "
-                f"{type(self).__name__} was fitted on {getattr(self, 'image_shape_', None)}."
-            )
         return X.reshape(len(X), -1)
+
+    def _resolve_devices(self) -> list[str]:
+        """The resolved devices: ``device``, or each entry of a list of devices.
+
+        Every device is checked (see :func:`resolve_device`) and must run this
+        task (see :func:`check_device_for_task`).
+        """
+        given = self.device if isinstance(self.device, list) else [self.device]
+        if not given or not all(isinstance(d, str) for d in given):
+            raise ValueError(
+                "The 'device' parameter must be a torch device string or a non-empty list "
+                f"of them, e.g. ['cuda:0', 'cuda:1']. Got {self.device!r} instead."
+            )
+        devices = [resolve_device(d) for d in given]
+        for device in devices:
+            check_device_for_task(device, self._task)
+        return devices
 
     def _resolve_threads(self, space: SearchSpace) -> int | None:
         if self.n_threads == "auto":
@@ -278,6 +346,8 @@ class BaseNAS(BaseEstimator):
         ``"bohb"``), else ``"median"``; ``strategy="auto"`` is first resolved
         through ``search_space``. See :func:`sknas.evaluation.make_pruner`.
         """
+        if SearchObjectives(self).multi:
+            return optuna.pruners.NopPruner()  # Optuna cannot prune multi-objective trials
         strategy = auto_strategy(search_space) if self.strategy == "auto" else self.strategy
         return make_pruner(
             self.pruner, max_epochs=self.max_epochs, default=default_pruner(strategy)
@@ -315,6 +385,12 @@ class BaseNAS(BaseEstimator):
         splitter = ShuffleSplit(n_splits=1, test_size=n_valid, random_state=seed)
         return list(splitter.split(X))
 
+    def _cv_is_index_list(self) -> bool:
+        """Whether ``cv`` lists its splits as row indices (not a count or a splitter)."""
+        return not (
+            self.cv is None or isinstance(self.cv, (str, Integral)) or hasattr(self.cv, "split")
+        )
+
     def _small_data_folds(
         self, X: np.ndarray, y: np.ndarray, seed: int
     ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -342,6 +418,9 @@ class BaseNAS(BaseEstimator):
         otherwise the one fitted in ``fit`` is applied. See
         :mod:`sknas.utils.preprocessing`.
         """
+        if getattr(self, "sequence_shape_", None) is not None:
+            X_checked, _ = validate_table(self, X, reset=reset)
+            return self._scale_sequences(X_checked, reset=reset)
         if reset:
             X_checked, _ = validate_table(self, X, reset=True)
             self.preprocessor_, X32 = fit_transform_table(X_checked, self.missing_values)
@@ -351,8 +430,16 @@ class BaseNAS(BaseEstimator):
         )
         return transform_table(self.preprocessor_, X_checked, self.missing_values)
 
-    def _validate_fit_data(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, int]:
-        """Check the training data; return float32 ``X``, encoded ``y`` and ``n_outputs``."""
+    def _validate_fit_data(
+        self, X: Any, y: Any, sample_weight: Any = None
+    ) -> tuple[np.ndarray, np.ndarray, int, np.ndarray | None, np.ndarray | None]:
+        """Check the training data.
+
+        Returns float32 ``X``, encoded ``y``, ``n_outputs``, the rows' weights
+        and the indices of the rows kept (None: all). Rows of weight 0 are
+        dropped here, and equal weights become None (see
+        :mod:`sknas.estimators._weights`).
+        """
         self._check_raw_targets(y)
         X_checked, y_raw = validate_table(
             self,
@@ -362,9 +449,36 @@ class BaseNAS(BaseEstimator):
             ensure_min_samples=2,
             multi_output=self._task == "regression",
         )
+        weights = fit_weights(
+            sample_weight, X_checked, y_raw, getattr(self, "class_weight", None)
+        )
+        kept = None
+        if weights is not None:
+            X_checked, y_raw, weights, kept = drop_unweighted_rows(X_checked, y_raw, weights)
         y_encoded, n_outputs = self._validate_targets(y_raw)
+        if getattr(self, "sequence_shape_", None) is not None:
+            X_seq = self._scale_sequences(X_checked, reset=True)
+            return X_seq, y_encoded, n_outputs, weights, kept
         self.preprocessor_, X32 = fit_transform_table(X_checked, self.missing_values)
-        return X32, y_encoded, n_outputs
+        return X32, y_encoded, n_outputs, weights, kept
+
+    def _scale_sequences(self, X: np.ndarray, *, reset: bool) -> np.ndarray:
+        """Check flattened sequences and standardise each feature (fitted when ``reset``).
+
+        NaN is read as padding at the end of shorter sequences, and kept; see
+        :mod:`sknas.utils.sequences`. ``preprocessor_`` is a
+        :class:`~sknas.utils.sequences.SequenceScaler`.
+        """
+        from sknas.utils.sequences import SequenceScaler, check_sequences
+
+        if hasattr(X, "toarray"):
+            X = X.toarray()
+        X = np.asarray(X, dtype=np.float64)
+        timesteps, n_channels = tuple(self.sequence_shape_ or (len(X[0]), 1))
+        check_sequences(X.reshape(len(X), timesteps, n_channels), fit=reset)
+        if reset:
+            self.preprocessor_ = SequenceScaler(timesteps, n_channels).fit(X)
+        return self.preprocessor_.transform(X)
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()
@@ -372,15 +486,25 @@ class BaseNAS(BaseEstimator):
         tags.input_tags.allow_nan = self.missing_values == "impute"
         return tags
 
-    def fit(self, X: Any, y: Any) -> BaseNAS:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseNAS:
         """Search architectures on ``(X, y)`` and refit the best on all of it.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training inputs.
+        X : array-like of shape (n_samples, n_features), (n_samples, timesteps, features) \
+                or (n_samples, channels, height, width)
+            Training inputs: a table, sequences or images (see the user guide's
+            "Input shapes"). In sequences, NaN timesteps at the end of a
+            sequence are padding (variable-length sequences).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weight of each sample (not all zero). It weights
+            every candidate's training loss, its validation loss and score,
+            the ensemble's selection and the refit; rows of weight 0 are left
+            out before anything is fitted. Multiplied by the classifier's
+            ``class_weight``. See "Weights and imbalanced data" in
+            ``docs/user_guide.md``.
 
         Returns
         -------
@@ -397,20 +521,28 @@ class BaseNAS(BaseEstimator):
             ``docs/failures.md``.
         """
         with _interrupts.sigint_guard():
-            return self._fit(X, y)
+            return self._fit(X, y, sample_weight)
 
-    def _fit(self, X: Any, y: Any) -> BaseNAS:
+    def _fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseNAS:
         self._validate_params()
+        trial_callbacks, _ = split_callbacks(self.callbacks)
+        check_trial_callbacks_allowed(trial_callbacks, self._resolve_n_jobs())
+        goals = check_search_objectives(self)
         X = self._flatten_images(X, reset=True)
-        X32, y_encoded, n_outputs = self._validate_fit_data(X, y)
+        n_rows = _num_samples(X)
+        X32, y_encoded, n_outputs, weights, kept = self._validate_fit_data(X, y, sample_weight)
 
-        space = self._resolve_search_space(self.image_shape_)
-        device = resolve_device(self.device)
-        check_device_for_task(device, self._task)
+        space = self._resolve_search_space(
+            self.image_shape_, self.sequence_shape_, n_inputs=X32.shape[1]
+        )
+        devices = self._resolve_devices()
+        device = devices[0]
         seeds = check_random_state(self.random_state).randint(0, 2**31 - 1, size=3)
         sampler_seed, split_seed, train_seed = (int(s) for s in seeds)
         splits = self._make_splits(X32, y_encoded, split_seed)
-        self._check_settings(space, X32, y_encoded, n_outputs, splits)
+        if kept is not None and self._cv_is_index_list():
+            splits = remap_splits(splits, kept, n_rows)
+        self._check_settings(space, X32, y_encoded, n_outputs, splits, weights)
         job = SearchJob(
             estimator=clone(self),
             search_space=space,
@@ -423,6 +555,7 @@ class BaseNAS(BaseEstimator):
             device=device,
             n_trials=self.n_trials,
             deadline=None if self.timeout is None else time.time() + self.timeout,
+            sample_weight=weights,
         )
         with tempfile.TemporaryDirectory(prefix="sknas-") as tmp_dir:
             study, outcome = self._run_job(job, space, tmp_dir)
@@ -447,7 +580,10 @@ class BaseNAS(BaseEstimator):
                 stacklevel=3,
             )
 
-        self.best_index_ = self._select_best_index()
+        self.pareto_front_ = pareto_front(self.cv_results_, goals.objectives, goals.constraints)
+        front = self.pareto_front_
+        chosen = None if callable(self.refit) else goals.best_index(self.cv_results_, front)
+        self.best_index_ = self._select_best_index() if chosen is None else chosen
         best_trial = trials[self.best_index_]
         self.best_params_ = dict(best_trial.params)
         self.best_architecture_ = space.decode(best_trial.params)
@@ -457,7 +593,7 @@ class BaseNAS(BaseEstimator):
         for name in ("best_estimator_", "refit_time_", "ensemble_", "ensemble_estimators_"):
             self.__dict__.pop(name, None)
         if self.refit:
-            self._refit(trials, evaluator, X32, y_encoded, job.splits, train_seed)
+            self._refit(trials, evaluator, X32, y_encoded, job.splits, train_seed, weights)
         if not interrupted and _interrupts.count():
             warnings.warn(
                 "Interrupted by the user after the search had finished; the refit of the "
@@ -475,12 +611,13 @@ class BaseNAS(BaseEstimator):
         y: np.ndarray,
         splits: list,
         train_seed: int,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
         """Refit the chosen candidate (and, with ``ensemble_size > 1``, the ensemble's members).
 
-        Each network is trained on all the data for its own median best epoch,
-        with its trial's seed. The first Ctrl-C lets the refit finish; a second
-        one abandons it (and nothing of it is kept).
+        Each network is trained on all the data (weighted by ``sample_weight``)
+        for its own median best epoch, with its trial's seed. The first Ctrl-C
+        lets the refit finish; a second one abandons it (and nothing of it is kept).
         """
         from sknas.estimators._ensemble import Ensemble, select_ensemble
 
@@ -489,6 +626,7 @@ class BaseNAS(BaseEstimator):
             ensemble, n_missing = select_ensemble(
                 trials, splits=splits, y=y, scorer=evaluator.scorer, task=self._task,
                 best_index=self.best_index_, size=self.ensemble_size,
+                sample_weight=sample_weight,
             )
             if n_missing:
                 warnings.warn(
@@ -510,6 +648,7 @@ class BaseNAS(BaseEstimator):
                         y,
                         n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
                         seed=trial_seed(train_seed, trials[index].number),
+                        sample_weight=sample_weight,
                     )
                 )
         self.best_estimator_ = nets[0]
@@ -525,18 +664,22 @@ class BaseNAS(BaseEstimator):
         y: np.ndarray,
         n_outputs: int,
         splits: list,
+        sample_weight: np.ndarray | None = None,
     ) -> None:
         """Refuse, before any training, settings that cannot work for this data.
 
-        The scorer must score this task on the validation rows, and the search
+        The scorer must score this task on the validation rows (with their
+        weights, when there are any), and the search
         space must build a network for this input (see :mod:`._checks`). A
         thread count above the cores is cut, with one warning here.
         """
         if isinstance(self.n_threads, Integral):
             clamp_threads(int(self.n_threads))
         scorer = check_scoring(self, scoring=self.scoring or self._default_scoring())
-        check_scorer(scorer, self.scoring, self._task, X, y, splits[0][1])
-        check_space_builds(space, X.shape[1], n_outputs, self.image_shape_)
+        check_scorer(scorer, self.scoring, self._task, X, y, splits[0][1], sample_weight)
+        check_space_builds(
+            space, X.shape[1], n_outputs, self.image_shape_ or self.sequence_shape_
+        )
 
     def _make_evaluator(
         self,
@@ -564,6 +707,7 @@ class BaseNAS(BaseEstimator):
             candidate_timeout=self.candidate_timeout,
             search_deadline=search_deadline,
             keep_predictions=self.ensemble_size > 1,
+            callbacks=split_callbacks(self.callbacks)[1],
         )
 
     def _resolve_n_jobs(self) -> int:
@@ -595,11 +739,14 @@ class BaseNAS(BaseEstimator):
                 study_name=self._study_name(job),
                 sampler=optuna.samplers.RandomSampler(),
                 pruner=self._resolve_pruner(space),
-                direction="maximize",
+                directions=directions(check_objectives(self.objectives)),
                 load_if_exists=True,
             )
+            check_study_directions(study, check_objectives(self.objectives))
             if self.storage is not None:  # before any training: refuse another search's study
-                record = study_record(self, space, job.X, job.y, job.n_outputs)
+                record = study_record(
+                    self, space, job.X, job.y, job.n_outputs, job.sample_weight
+                )
                 check_or_record(study, record, describe_storage(self.storage))
             if not study.trials:
                 for params in space.initial_params():
@@ -609,6 +756,7 @@ class BaseNAS(BaseEstimator):
             n_done = len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
             progress = ProgressBar(self.n_trials, n_done) if self.verbose else None
             callbacks = [progress] if progress is not None else []
+            callbacks += split_callbacks(self.callbacks)[0]
             if n_jobs == 1:
                 outcome = job.run(study, callbacks=callbacks)
             else:
@@ -650,7 +798,8 @@ class BaseNAS(BaseEstimator):
         threads = None
         if space.preferred_threads is None and self.n_threads == "auto":
             threads = max(1, (os.cpu_count() or 1) // n_jobs)
-        return run_with_workers(job, study, spec, n_jobs, threads, callbacks)
+        devices = self._resolve_devices() if isinstance(self.device, list) else None
+        return run_with_workers(job, study, spec, n_jobs, threads, callbacks, devices)
 
     def _raise_if_nothing_completed(self, trials: list) -> None:
         if any(t.state == TrialState.COMPLETE for t in trials):
@@ -697,7 +846,7 @@ class BaseNAS(BaseEstimator):
     #: Fitted attributes that depend on the data or the settings.
     _OPTIONAL_STATE: tuple[str, ...] = (
         "best_estimator_", "refit_time_", "feature_names_in_", "study_", "ensemble_",
-        "ensemble_estimators_",
+        "ensemble_estimators_", "sequence_shape_", "pareto_front_",
     )
 
     def _get_fitted_state(self) -> dict[str, Any]:
@@ -745,6 +894,26 @@ class BaseNAS(BaseEstimator):
                 delattr(self, name)
         return self
 
+    def leaderboard(self, *, include_failed: bool = True) -> Any:
+        """The candidates of the search as a pandas DataFrame, best first.
+
+        Parameters
+        ----------
+        include_failed : bool, default=True
+            Keep pruned and failed candidates (they rank last).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per candidate, indexed by trial number: ``rank``,
+            ``score``, ``score_std``, ``n_parameters``, ``fit_time``,
+            ``epochs``, ``state``, ``architecture`` (readable) and
+            ``fail_reason``.
+        """
+        from sknas.estimators._leaderboard import leaderboard
+
+        return leaderboard(self, include_failed=include_failed)
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted model to ``path``: weights plus a JSON description.
 
@@ -764,6 +933,49 @@ class BaseNAS(BaseEstimator):
         from sknas.estimators._persistence import save_model
 
         return save_model(self, path)
+
+    def export_onnx(self, path: str | os.PathLike) -> Path:
+        """Write the whole inference path (preprocessing, network or ensemble) as ONNX.
+
+        The model reads the raw features: fitted on a DataFrame, one input
+        per column named after it (float32, or strings for categorical
+        columns, ``""`` for a missing category); fitted on an array, one
+        float32 input ``X``. Outputs: ``label`` and ``probabilities`` for a
+        classifier, ``prediction`` for a regressor. Needs the ``export``
+        extra; see :func:`sknas.export.export_onnx` and ``docs/export.md``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the model.
+
+        Returns
+        -------
+        Path
+        """
+        from sknas.export import export_onnx
+
+        return export_onnx(self, path)
+
+    def export_torchscript(self, path: str | os.PathLike) -> Path:
+        """Write the whole inference path (preprocessing, network or ensemble) as TorchScript.
+
+        ``torch.jit.load(path)(X, categories)`` predicts from the numeric
+        columns ``X`` and the categorical columns as lists of strings; see
+        :func:`sknas.export.export_torchscript` and ``docs/export.md``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the module.
+
+        Returns
+        -------
+        Path
+        """
+        from sknas.export import export_torchscript
+
+        return export_torchscript(self, path)
 
     # -- prediction ------------------------------------------------------------------
     def _check_refitted(self, method: str) -> Any:

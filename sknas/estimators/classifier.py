@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from numbers import Number
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from sknas.estimators.base import BaseNAS
 from sknas.utils._columns import missing_mask
+
+if TYPE_CHECKING:  # pragma: no cover
+    import optuna
+
+    from sknas.spaces.base import SearchSpace
 
 __all__ = ["NASClassifier"]
 
@@ -56,9 +62,12 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         cross-validation (stratified when every class has 5 rows) and holds
         out ``validation_fraction`` of larger data: a hold-out of a few dozen
         rows ranks candidates mostly by chance. None (default): the hold-out.
-    refit : bool or callable, default=True
-        Refit the best candidate on all the data. A callable receives
-        ``cv_results_`` and returns the index of the candidate to refit.
+    refit : bool, callable or dict, default=True
+        Refit the best candidate on all the data (with several objectives or
+        constraints: the best score on the Pareto front). A callable receives
+        ``cv_results_`` and returns the index of the candidate to refit; a
+        dict of cost bounds (``{"latency": 5.0}``) picks the best score among
+        the front's candidates that meet them.
     ensemble_size : int, default=1
         Rounds of greedy ensemble selection with replacement (Caruana et al.,
         2004) over the completed candidates' held-out predictions, optimising
@@ -96,8 +105,12 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         at the end of the epoch in which the limit passes, and the candidate is
         scored on its best epoch so far (its trial gets the user attribute
         ``candidate_timed_out=True``). The refit of the best candidate is not limited.
-    device : str, default="auto"
-        Torch device; ``"auto"`` uses CUDA when available.
+    device : str or list of str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available. A list of devices
+        (``["cuda:0", "cuda:1"]``) spreads the ``n_jobs`` processes over them
+        round-robin: this process (and the refit) uses the first, worker
+        ``k`` the ``k % len(device)``-th. Every device is checked before
+        training. See "Several GPUs" in ``docs/user_guide.md``.
     n_threads : "auto", int or None, default="auto"
         Torch threads used while training and predicting (torch's setting is
         restored afterwards). ``"auto"`` lets the search space decide (one
@@ -120,6 +133,37 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         Name of the study in ``storage``; an existing study is resumed when it was
         built for the same search (else ``ValueError``). Ignored, with a warning,
         without ``storage``.
+    callbacks : list, optional
+        Called during the search. Each item is either an Optuna trial callback,
+        a callable ``callback(study, frozen_trial)`` called after every trial
+        (it may call ``study.stop()``), or a ``skorch.callbacks.Callback``
+        instance, deep-copied into every candidate's net and into the refit's.
+        Optuna callbacks need ``n_jobs=1``; skorch callbacks travel to the
+        ``n_jobs`` workers (they must pickle) but make the search unshareable
+        with ``sknas worker``. See "Callbacks" in ``docs/user_guide.md``.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight`` (scikit-learn's
+        semantics): a dict maps a label to its weight (1 for labels left
+        out); ``"balanced"`` weights each class by
+        ``n_samples / (n_classes * its (weighted) count)``. The weights reach
+        the training losses, the validation scores, the ensemble's selection
+        and the refit.
+    objectives : sequence of str, default=("score",)
+        What the search optimises: ``"score"`` first, then any of
+        ``"params"``, ``"flops"`` (counted by torch) and ``"latency"`` (ms of a
+        forward pass on the search's device, median of 30 timed runs after 5
+        warm-up runs on one thread, cached per architecture). Several make a
+        multi-objective study (no pruning); see ``docs/multi_objective.md``.
+        A single ``"mnasnet:T"`` (``"mnasnet_hard:T"``) searches MnasNet's
+        reward ``score * (latency / T) ** w`` with any strategy
+        (:class:`sknas.latency.MnasNetReward`; ``mean_test_score`` holds it).
+    constraints : dict, optional
+        Upper bounds of costs, e.g. ``{"latency": 5.0, "params": 1e5}``,
+        passed to Optuna's ``constraints_func`` by the strategies that support
+        it (``"tpe"``, ``"bohb"``, ``"motpe"``, ``"nsga2"``, ``"nsga3"``); with
+        the others they only filter ``pareto_front_`` and the refit.
+    latency_batch_size : int, default=1
+        Inputs per timed forward pass when latency is measured.
 
     Attributes
     ----------
@@ -153,6 +197,10 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     ensemble_estimators_ : list of skorch.NeuralNetClassifier
         With ``ensemble_size > 1``: the members refit on all the data, in the
         order of ``ensemble_.indices`` (the first is ``best_estimator_``).
+    pareto_front_ : ndarray of int
+        Rows of ``cv_results_`` of the non-dominated candidates (on
+        ``objectives``, among those meeting ``constraints``; a repeated
+        architecture once). Costs are in ``cv_results_["cost_<name>"]``.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     n_features_in_ : int
@@ -187,6 +235,73 @@ class NASClassifier(ClassifierMixin, BaseNAS):
 
     _task = "classification"
     _REQUIRED_STATE = (*BaseNAS._REQUIRED_STATE, "classes_")
+    _parameter_constraints: dict = {
+        **BaseNAS._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        search_space: str | SearchSpace = "auto",
+        strategy: str | optuna.samplers.BaseSampler = "auto",
+        n_trials: int = 20,
+        timeout: float | None = None,
+        max_epochs: int = 50,
+        patience: int = 10,
+        scoring: Any = None,
+        validation_fraction: float = 0.2,
+        cv: Any = None,
+        refit: Any = True,
+        ensemble_size: int = 1,
+        pruner: Any = "auto",
+        error_score: Any = np.nan,
+        missing_values: str = "error",
+        max_parameters: int | None = None,
+        candidate_timeout: float | None = None,
+        device: str = "auto",
+        n_threads: int | str | None = "auto",
+        n_jobs: int | None = 1,
+        random_state: Any = None,
+        verbose: int = 0,
+        storage: Any = None,
+        study_name: str | None = None,
+        callbacks: list | None = None,
+        objectives: Any = ("score",),
+        constraints: dict | None = None,
+        latency_batch_size: int = 1,
+        class_weight: dict | str | None = None,
+    ) -> None:
+        super().__init__(
+            search_space=search_space,
+            strategy=strategy,
+            n_trials=n_trials,
+            timeout=timeout,
+            max_epochs=max_epochs,
+            patience=patience,
+            scoring=scoring,
+            validation_fraction=validation_fraction,
+            cv=cv,
+            refit=refit,
+            ensemble_size=ensemble_size,
+            pruner=pruner,
+            error_score=error_score,
+            missing_values=missing_values,
+            max_parameters=max_parameters,
+            candidate_timeout=candidate_timeout,
+            device=device,
+            n_threads=n_threads,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+            storage=storage,
+            study_name=study_name,
+            callbacks=callbacks,
+            objectives=objectives,
+            constraints=constraints,
+            latency_batch_size=latency_batch_size,
+        )
+        self.class_weight = class_weight
 
     def _default_scoring(self) -> str:
         return "accuracy"

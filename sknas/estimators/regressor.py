@@ -45,8 +45,10 @@ class NASRegressor(RegressorMixin, BaseNAS):
         cross-validation (stratified when every class has 5 rows) and holds
         out ``validation_fraction`` of larger data: a hold-out of a few dozen
         rows ranks candidates mostly by chance. None (default): the hold-out.
-    refit : bool or callable, default=True
-        Refit the best (or the chosen) candidate on all the data.
+    refit : bool, callable or dict, default=True
+        Refit the best (or the chosen) candidate on all the data; a dict of
+        cost bounds picks a point on the Pareto front (see
+        :class:`~sknas.NASClassifier`).
     ensemble_size : int, default=1
         Rounds of greedy ensemble selection with replacement over the
         candidates' held-out predictions (see :class:`~sknas.NASClassifier`);
@@ -67,8 +69,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
     candidate_timeout : float, optional
         Seconds of training per candidate; training stops at the end of the
         epoch in which they run out and the best epoch so far is scored.
-    device : str, default="auto"
-        Torch device.
+    device : str or list of str, default="auto"
+        Torch device, or a list of devices over which the ``n_jobs`` processes
+        are spread (see :class:`~sknas.NASClassifier`).
     n_threads : "auto", int or None, default="auto"
         Torch threads while training and predicting; ``"auto"`` lets the
         search space decide.
@@ -88,6 +91,16 @@ class NASRegressor(RegressorMixin, BaseNAS):
         Name of the study in ``storage``; an existing study is resumed when it was
         built for the same search (else ``ValueError``). Ignored, with a warning,
         without ``storage``.
+    callbacks : list, optional
+        Optuna trial callbacks ``callback(study, frozen_trial)`` and skorch
+        callbacks for every candidate and the refit (see
+        :class:`~sknas.NASClassifier`).
+    objectives : sequence of str, default=("score",)
+        What the search optimises (see :class:`~sknas.NASClassifier`).
+    constraints : dict, optional
+        Upper bounds of costs (see :class:`~sknas.NASClassifier`).
+    latency_batch_size : int, default=1
+        Inputs per timed forward pass when latency is measured.
 
     Attributes
     ----------
@@ -105,6 +118,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
         As in :class:`~sknas.NASClassifier`.
     ensemble_, ensemble_estimators_ :
         With ``ensemble_size > 1``, the ensemble and its refit members (see
+        :class:`~sknas.NASClassifier`).
+    pareto_front_ : ndarray of int
+        Rows of ``cv_results_`` of the non-dominated candidates (see
         :class:`~sknas.NASClassifier`).
     n_outputs_ : int
         Number of targets.

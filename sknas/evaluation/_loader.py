@@ -5,11 +5,15 @@ collates the samples into a batch, which dominates the cost of training small
 networks on tabular data. :class:`BatchSlicingLoader` holds the whole tensors
 and yields contiguous slices (after one random permutation per epoch when
 shuffling), which keeps skorch's overhead close to a hand-written loop.
+
+``X`` may also be a dict of arrays with one row per sample (the inputs and
+their sample weights, see :func:`sknas.evaluation._nets.weighted_input`):
+each batch is then a dict of the same rows of every array.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -39,10 +43,25 @@ class ShuffleRNG:
         return self.generator.permutation(n)
 
 
-def _as_tensor(data: Any) -> torch.Tensor | None:
+def _as_tensor(data: Any) -> Any:
+    if isinstance(data, Mapping):
+        return {key: _as_tensor(value) for key, value in data.items()}
     if data is None or isinstance(data, torch.Tensor):
         return data
     return torch.as_tensor(np.asarray(data))
+
+
+def _rows(data: Any, index: Any) -> Any:
+    """The rows ``index`` of a tensor, or of every tensor of a dict."""
+    if isinstance(data, dict):
+        return {key: value[index] for key, value in data.items()}
+    return data[index]
+
+
+def _n_rows(data: Any) -> int:
+    if isinstance(data, dict):
+        return len(next(iter(data.values())))
+    return len(data)
 
 
 class BatchSlicingLoader:
@@ -51,7 +70,8 @@ class BatchSlicingLoader:
     Parameters
     ----------
     dataset : skorch.dataset.Dataset
-        Holds ``X`` (and ``y``, possibly None) as tensors or arrays.
+        Holds ``X`` (and ``y``, possibly None) as tensors or arrays; ``X`` may
+        be a dict of them, all with one row per sample.
     batch_size : int, default=128
         Rows per batch.
     shuffle : bool, default=False
@@ -82,19 +102,19 @@ class BatchSlicingLoader:
 
     def __len__(self) -> int:
         assert self.X is not None
-        n = len(self.X)
+        n = _n_rows(self.X)
         if self.drop_last and n >= self.batch_size:
             return n // self.batch_size
         return (n + self.batch_size - 1) // self.batch_size
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    def __iter__(self) -> Iterator[tuple[Any, torch.Tensor | None]]:
         X, y = self.X, self.y
         assert X is not None
-        n = len(X)
+        n = _n_rows(X)
         if self.shuffle:
             order = torch.from_numpy(self.rng.permutation(n))
-            X = X[order]
+            X = _rows(X, order)
             y = y[order] if y is not None else None
         for i in range(len(self)):
             batch = slice(i * self.batch_size, min((i + 1) * self.batch_size, n))
-            yield X[batch], (y[batch] if y is not None else None)
+            yield _rows(X, batch), (y[batch] if y is not None else None)

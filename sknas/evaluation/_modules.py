@@ -80,10 +80,16 @@ class StandardizedMSELoss(nn.Module):
     ----------
     scale : array-like of shape (n_outputs,)
         Standard deviation of each target.
+    reduction : {"mean", "none"}, default="mean"
+        ``"none"`` returns each row's error (the mean over its targets), for
+        sample weights.
     """
 
-    def __init__(self, scale: Any = 1.0) -> None:
+    def __init__(self, scale: Any = 1.0, reduction: str = "mean") -> None:
         super().__init__()
+        if reduction not in ("mean", "none"):
+            raise ValueError(f"reduction must be 'mean' or 'none', got {reduction!r}.")
+        self.reduction = reduction
         self.scale: torch.Tensor
         self.register_buffer(
             "scale", torch.as_tensor(np.asarray(scale, dtype=np.float64)).reshape(-1)
@@ -93,4 +99,7 @@ class StandardizedMSELoss(nn.Module):
         prediction = prediction.to(torch.float64)
         target = target.to(torch.float64).reshape(prediction.shape)
         # Divide before subtracting: the difference of two huge values could overflow.
-        return ((prediction / self.scale - target / self.scale) ** 2).mean()
+        errors = (prediction / self.scale - target / self.scale) ** 2
+        if self.reduction == "none":
+            return errors.reshape(len(errors), -1).mean(dim=1)
+        return errors.mean()

@@ -14,18 +14,54 @@ networks costs as much as a sizeable share of the batch's forward pass. These
 subclasses switch only when a module's mode differs from the one requested;
 skorch changes modes only through ``_set_training`` (training, validation and
 prediction steps), so each switch still happens when it is needed.
+
+Sample weights travel with the inputs, as skorch's FAQ suggests: the net is
+fitted on ``{"X": X, "sample_weight": w}`` (:func:`weighted_input`), the
+module sees only ``X``, and the loss of a batch is the weighted mean of the
+per-row losses of a criterion built with ``reduction="none"``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from skorch import NeuralNetClassifier, NeuralNetRegressor
 
 from sknas.evaluation.callbacks import StopTraining
 
-__all__ = ["SkorchClassifier", "SkorchRegressor"]
+__all__ = [
+    "INPUT_KEY",
+    "SAMPLE_WEIGHT_KEY",
+    "SkorchClassifier",
+    "SkorchRegressor",
+    "weighted_input",
+]
+
+#: Keys of the dict that carries inputs with their sample weights.
+INPUT_KEY = "X"
+SAMPLE_WEIGHT_KEY = "sample_weight"
+
+
+def weighted_input(X: np.ndarray, sample_weight: np.ndarray | None) -> Any:
+    """``X`` itself, or ``{"X": X, "sample_weight": w}`` when there are weights.
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Inputs, one row per sample.
+    sample_weight : numpy.ndarray, optional
+        One weight per row.
+
+    Returns
+    -------
+    numpy.ndarray or dict
+    """
+    if sample_weight is None:
+        return X
+    return {INPUT_KEY: X, SAMPLE_WEIGHT_KEY: np.asarray(sample_weight, dtype=np.float32)}
 
 
 class _StopTrainingMixin:
@@ -61,20 +97,38 @@ class _ModeCachingMixin:
 
 
 class _EnsembleLossMixin:
-    """Train every member of an ensemble network on the loss.
+    """Train every member of an ensemble network on the loss, each row by its weight.
 
     A module whose training output has shape ``(batch, k, n_outputs)`` (a
     TabM ensemble, see :class:`~sknas.spaces._mlp_module.MLPModule`) is
     scored on its ``k`` predictions per row, each against the row's target:
-    the mean loss over members, as TabM trains them.
+    the mean loss over members, as TabM trains them. A batch that carries
+    sample weights (see :func:`weighted_input`) is scored by the weighted
+    mean of its rows' losses (the criterion then reduces nothing).
     """
 
-    def get_loss(self, y_pred: Any, y_true: Any, *args: Any, **kwargs: Any) -> Any:
+    def infer(self, x: Any, **fit_params: Any) -> Any:
+        if isinstance(x, Mapping) and SAMPLE_WEIGHT_KEY in x:
+            x = x[INPUT_KEY]
+        return super().infer(x, **fit_params)  # type: ignore[misc]
+
+    def get_loss(
+        self, y_pred: Any, y_true: Any, X: Any = None, training: bool = False
+    ) -> Any:
+        weight = X.get(SAMPLE_WEIGHT_KEY) if isinstance(X, Mapping) else None
         if isinstance(y_pred, torch.Tensor) and y_pred.ndim == 3 and y_true is not None:
             k = y_pred.shape[1]
             y_true = torch.as_tensor(y_true, device=y_pred.device).repeat_interleave(k, dim=0)
             y_pred = y_pred.flatten(0, 1)
-        return super().get_loss(y_pred, y_true, *args, **kwargs)  # type: ignore[misc]
+            if weight is not None:
+                weight = torch.as_tensor(weight).repeat_interleave(k, dim=0)
+        losses = super().get_loss(y_pred, y_true, X=X, training=training)  # type: ignore[misc]
+        if losses.ndim == 0:
+            return losses
+        if weight is None:
+            return losses.mean()
+        weight = torch.as_tensor(weight, device=losses.device).to(losses.dtype)
+        return (losses * weight).sum() / weight.sum()
 
 
 class SkorchClassifier(

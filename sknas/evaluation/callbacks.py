@@ -73,6 +73,8 @@ class TrialReporter(Callback):
         self.monitor = monitor
 
     def on_epoch_end(self, net: Any, **kwargs: Any) -> None:
+        if len(self.trial.study.directions) > 1:
+            return  # Optuna has no intermediate values (nor pruning) in multi-objective studies
         epoch = len(net.history)
         self.trial.report(float(net.history[-1, self.monitor]), step=epoch)
         if self.trial.should_prune():

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -76,8 +78,10 @@ def _optimizer_class(name: str) -> tuple[Any, dict[str, Any]]:
     raise ValueError(f"Unknown optimizer {name!r}; expected 'adam', 'adamw' or 'sgd'.")
 
 
-def _moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each column, computed in float64.
+def _moments(
+    values: np.ndarray, sample_weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each column (weighted by ``sample_weight``), in float64.
 
     The columns are first divided by their largest magnitude, so that the
     variance of values of any size is representable; a column is constant (scale
@@ -87,7 +91,7 @@ def _moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     values = np.asarray(values, dtype=np.float64)
     max_abs = MaxAbsScaler().fit(values).scale_
-    scaler = StandardScaler().fit(values / max_abs)
+    scaler = StandardScaler().fit(values / max_abs, sample_weight=sample_weight)
     return scaler.mean_ * max_abs, scaler.scale_ * max_abs
 
 
@@ -130,6 +134,9 @@ class TrainingEvaluator:
     keep_predictions : bool, default=False
         Keep each split's held-out predictions at the restored best epoch in
         the result (``EvaluationResult.predictions``), for ensemble selection.
+    callbacks : sequence of skorch.callbacks.Callback, default=()
+        Added (each as a fresh deep copy) to every net this evaluator builds,
+        after sknas' own callbacks.
     """
 
     def __init__(
@@ -148,6 +155,7 @@ class TrainingEvaluator:
         candidate_timeout: float | None = None,
         search_deadline: float | None = None,
         keep_predictions: bool = False,
+        callbacks: Sequence[Any] = (),
     ) -> None:
         self.search_space = search_space
         self.task = task
@@ -163,6 +171,7 @@ class TrainingEvaluator:
         self.search_deadline = search_deadline
         self._weights = WeightCache()
         self.keep_predictions = keep_predictions
+        self.callbacks = list(callbacks)
 
     # -- building ------------------------------------------------------------------
     def training_config(self, arch: Architecture) -> dict[str, Any]:
@@ -198,6 +207,9 @@ class TrainingEvaluator:
         valid: tuple[np.ndarray, np.ndarray] | None = None,
         trial: Any = None,
         deadline: float | None = None,
+        final: bool = False,
+        sample_weight: np.ndarray | None = None,
+        valid_sample_weight: np.ndarray | None = None,
     ) -> Any:
         """Build (not fit) the skorch net of ``arch`` for the given training data.
 
@@ -224,6 +236,15 @@ class TrainingEvaluator:
             Trial to which every epoch's validation score is reported.
         deadline : float, optional
             ``time.perf_counter()`` value after which training stops.
+        final : bool, default=False
+            Build the refit network (the space's ``for_refit()`` network; the
+            ``max_parameters`` limit of candidates does not apply).
+        sample_weight : numpy.ndarray, optional
+            Weights of the training rows: they weight the input (and target)
+            statistics, and the net, fitted on :func:`weighted_input`, weights
+            each row's loss.
+        valid_sample_weight : numpy.ndarray, optional
+            Weights of the validation rows: the validation loss and score are weighted.
 
         Returns
         -------
@@ -235,6 +256,7 @@ class TrainingEvaluator:
         from skorch.helper import predefined_split
 
         from sknas.evaluation._loader import BatchSlicingLoader, ShuffleRNG
+        from sknas.evaluation._nets import weighted_input
         from sknas.evaluation.callbacks import (
             CandidateTimeout,
             DivergenceGuard,
@@ -245,12 +267,18 @@ class TrainingEvaluator:
 
         config = self.training_config(arch)
         n_features = X_train.shape[1]
-        inner = self.search_space.build_module(arch, n_features, self.n_outputs)
-        check_parameter_count(inner, self.max_parameters)
-        y_moments = None if self.task == "classification" else _moments(y_train)
-        module = self._standardized(inner, n_features, _moments(X_train), y_moments)
+        space = self.search_space.for_refit() if final else self.search_space
+        inner = space.build_module(arch, n_features, self.n_outputs)
+        if not final:
+            check_parameter_count(inner, self.max_parameters)
+        y_moments = (
+            None if self.task == "classification" else _moments(y_train, sample_weight)
+        )
+        x_moments = _moments(X_train, sample_weight)
+        module = self._standardized(inner, n_features, x_moments, y_moments)
         net_class, kwargs = self._net_class_and_kwargs(
-            None if y_moments is None else y_moments[1]
+            None if y_moments is None else y_moments[1],
+            weighted=sample_weight is not None or valid_sample_weight is not None,
         )
         optimizer, optimizer_kwargs = _optimizer_class(config["optimizer"])
         for name, value in optimizer_kwargs.items():
@@ -258,11 +286,16 @@ class TrainingEvaluator:
         callbacks: list[Any] = [("divergence", DivergenceGuard())]
         if valid is not None:
             X_valid, y_valid = valid
-            kwargs["train_split"] = predefined_split(Dataset(X_valid, y_valid))
+            kwargs["train_split"] = predefined_split(
+                Dataset(weighted_input(X_valid, valid_sample_weight), y_valid)
+            )
+            scorer = self.scorer
+            if valid_sample_weight is not None:
+                scorer = partial(self.scorer, sample_weight=valid_sample_weight)
             callbacks += [
                 (
                     "valid_score",
-                    EpochScoring(self.scorer, lower_is_better=False, name="valid_score"),
+                    EpochScoring(scorer, lower_is_better=False, name="valid_score"),
                 ),
                 (
                     "early_stopping",
@@ -279,6 +312,7 @@ class TrainingEvaluator:
                 callbacks.append(("trial_reporter", TrialReporter(trial)))
         else:
             kwargs["train_split"] = None
+        callbacks += self._user_callbacks()
         if deadline is not None:
             # Last, so that the epoch's score is recorded (and reported) before it stops.
             callbacks.append(("candidate_timeout", CandidateTimeout(deadline)))
@@ -302,6 +336,13 @@ class TrainingEvaluator:
             **kwargs,
         )
 
+    def _user_callbacks(self) -> list[tuple[str, Any]]:
+        """Fresh copies of the user's skorch callbacks, named uniquely."""
+        named = []
+        for index, callback in enumerate(self.callbacks):
+            named.append((f"user_{index}_{type(callback).__name__}", copy.deepcopy(callback)))
+        return named
+
     def _standardized(
         self, inner: Any, n_features: int, x_moments: Any = (None, None), y_moments: Any = None
     ) -> Any:
@@ -318,13 +359,21 @@ class TrainingEvaluator:
             y_moments = np.zeros(self.n_outputs), np.ones(self.n_outputs)
         return StandardizedModule(inner, n_features, self.n_outputs, *x_moments, *y_moments)
 
-    def _net_class_and_kwargs(self, y_scale: Any = None) -> tuple[Any, dict[str, Any]]:
-        """The skorch class of the task and its criterion settings."""
+    def _net_class_and_kwargs(
+        self, y_scale: Any = None, *, weighted: bool = False
+    ) -> tuple[Any, dict[str, Any]]:
+        """The skorch class of the task and its criterion settings.
+
+        With ``weighted``, the criterion returns each row's loss and the net
+        averages them with the rows' sample weights.
+        """
         from sknas.evaluation._modules import StandardizedMSELoss
         from sknas.evaluation._nets import SkorchClassifier, SkorchRegressor
 
         # verbose=0: skorch's PrintLog would still format a table every epoch.
         kwargs: dict[str, Any] = {"callbacks__print_log": None}
+        if weighted:
+            kwargs["criterion__reduction"] = "none"
         if self.task == "classification":
             kwargs["criterion"] = _cross_entropy()
             kwargs["classes"] = list(range(self.n_outputs))
@@ -338,10 +387,10 @@ class TrainingEvaluator:
         return SkorchRegressor, kwargs
 
     def inference_module(self, arch: Architecture, n_features: int) -> Any:
-        """The module :meth:`build_net` trains, with neutral scaling statistics.
+        """The refit module (:meth:`fit_final`'s), with neutral scaling statistics.
 
-        The space's network inside the input and target scaling; loading a
-        fitted ``state_dict`` sets the statistics. Built under
+        The network of the space's ``for_refit()`` inside the input and target
+        scaling; loading a fitted ``state_dict`` sets the statistics. Built under
         ``torch.device("meta")`` it has every shape and no memory.
 
         Parameters
@@ -355,7 +404,7 @@ class TrainingEvaluator:
         -------
         torch.nn.Module
         """
-        inner = self.search_space.build_module(arch, n_features, self.n_outputs)
+        inner = self.search_space.for_refit().build_module(arch, n_features, self.n_outputs)
         return self._standardized(inner, n_features)
 
     def inference_net(self, module: Any) -> Any:
@@ -393,7 +442,14 @@ class TrainingEvaluator:
             yield
 
     def evaluate(
-        self, arch: Architecture, X: np.ndarray, y: np.ndarray, trial: Any = None, *, seed: int
+        self,
+        arch: Architecture,
+        X: np.ndarray,
+        y: np.ndarray,
+        trial: Any = None,
+        *,
+        seed: int,
+        sample_weight: np.ndarray | None = None,
     ) -> EvaluationResult:
         """Train ``arch`` on each split's training part and score its validation part.
 
@@ -411,6 +467,9 @@ class TrainingEvaluator:
             pruners can stop bad learning curves (raises ``optuna.TrialPruned``).
         seed : int
             Seed of weight initialisation, dropout and shuffling.
+        sample_weight : ndarray of shape (n_samples,), optional
+            Weight of each row in the training loss, the validation loss and
+            the validation score of every split.
 
         Returns
         -------
@@ -451,6 +510,7 @@ class TrainingEvaluator:
                 with release_on_oom(self.device):
                     history, n_parameters, module, output = self._train_split(
                         arch, X, y, train, valid, seed=seed + index,
+                        sample_weight=sample_weight,
                         trial=trial if index == 0 else None, deadline=deadline,
                         inherited=None if start_from is None else start_from.modules[index],
                         max_epochs=None if start_from is None
@@ -522,6 +582,7 @@ class TrainingEvaluator:
         deadline: float | None,
         inherited: Any = None,
         max_epochs: int | None = None,
+        sample_weight: np.ndarray | None = None,
     ) -> tuple[Any, int, Any, np.ndarray | None]:
         """Train on one split; return the history, parameter count, network and held-out output.
 
@@ -534,6 +595,9 @@ class TrainingEvaluator:
         when training fails (e.g. out of memory) clearing the traceback's frames
         releases it.
         """
+        from sknas.evaluation._nets import weighted_input
+
+        w_train = None if sample_weight is None else sample_weight[train]
         with self._seeded(seed):
             net = self.build_net(
                 arch,
@@ -544,14 +608,17 @@ class TrainingEvaluator:
                 valid=(X[valid], y[valid]),
                 trial=trial,
                 deadline=deadline,
+                sample_weight=w_train,
+                valid_sample_weight=None if sample_weight is None else sample_weight[valid],
             )
+            inputs = weighted_input(X[train], w_train)
             if inherited is None:
-                net.fit(X[train], y[train])
+                net.fit(inputs, y[train])
             else:
                 net.initialize()
                 net.module_.inner = inherited.to(self.device)
                 net.initialize_optimizer()
-                net.partial_fit(X[train], y[train])
+                net.partial_fit(inputs, y[train])
             output = None
             if self.keep_predictions:
                 method = net.predict_proba if self.task == "classification" else net.predict
@@ -561,7 +628,14 @@ class TrainingEvaluator:
         return net.history, int(sum(p.numel() for p in inner.parameters())), inner, output
 
     def fit_final(
-        self, arch: Architecture, X: np.ndarray, y: np.ndarray, *, n_epochs: int, seed: int
+        self,
+        arch: Architecture,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        n_epochs: int,
+        seed: int,
+        sample_weight: np.ndarray | None = None,
     ) -> Any:
         """Train ``arch`` on all of ``X`` for ``n_epochs`` epochs and return the skorch net.
 
@@ -580,17 +654,23 @@ class TrainingEvaluator:
             Epochs of training (at least 1).
         seed : int
             Seed of the initial weights and of the batch order.
+        sample_weight : numpy.ndarray, optional
+            Weight of each row in the loss.
 
         Returns
         -------
         skorch.NeuralNet
             The fitted net.
         """
+        from sknas.evaluation._nets import weighted_input
         from sknas.utils.memory import release_on_oom
 
         with release_on_oom(self.device, "refitting the best candidate"), self._seeded(seed):
-            net = self.build_net(arch, X, y, seed=seed, max_epochs=max(1, int(n_epochs)))
-            net.fit(X, y)
+            net = self.build_net(
+                arch, X, y, seed=seed, max_epochs=max(1, int(n_epochs)), final=True,
+                sample_weight=sample_weight,
+            )
+            net.fit(weighted_input(X, sample_weight), y)
         if str(self.device) == "cpu":
             # Predict in double precision: float32 matrix products round differently
             # with the batch's size and layout, so a row's prediction could depend on

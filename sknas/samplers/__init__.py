@@ -14,8 +14,10 @@ from sknas.samplers._registry import (
 from sknas.samplers.bananas import BananasSampler
 from sknas.samplers.evolution import RegularizedEvolutionSampler
 from sknas.samplers.gp import GPBOSampler
+from sknas.samplers.lemonade import LemonadeSampler
 from sknas.samplers.local_search import LocalSearchSampler
 from sknas.samplers.morphism import MorphismSampler
+from sknas.samplers.neural_architect import NeuralArchitectSampler
 from sknas.samplers.reinforce import ReinforceSampler
 
 __all__ = [
@@ -26,8 +28,10 @@ __all__ = [
     "strategy_names",
     "BananasSampler",
     "GPBOSampler",
+    "LemonadeSampler",
     "LocalSearchSampler",
     "MorphismSampler",
+    "NeuralArchitectSampler",
     "RegularizedEvolutionSampler",
     "ReinforceSampler",
 ]

@@ -196,11 +196,20 @@ class Domain:
 
         Sets whose :meth:`key` equals that of ``params`` (a change the
         architecture ignores, or an isomorphic cell) or of an earlier neighbour
-        are dropped.
+        are dropped, and so are sets the space's optional ``contains(arch)``
+        rejects (a :class:`~sknas.benchmarks.TableSpace` over a table that
+        lacks some combinations).
         """
         keys = {self.key(params)}
         result = []
+        # A space that holds only some combinations (a benchmark table) says which.
+        space = self.space
+        contains = getattr(space, "contains", None)
         for candidate in neighbour_params(self.distributions, self.restrict(params)):
+            if space is not None and contains is not None and not contains(
+                space.decode(candidate)
+            ):
+                continue
             key = self.key(candidate)
             if key not in keys:
                 keys.add(key)

@@ -84,6 +84,32 @@ def _gp(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSamp
     return GPBOSampler(seed=seed, search_space=space)
 
 
+def _nsga2(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=20)
+
+
+def _nsga3(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.NSGAIIISampler(seed=seed, population_size=20)
+
+
+def _motpe(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.TPESampler(seed=seed)
+
+
+def _lemonade(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    from sknas.samplers.lemonade import LemonadeSampler
+
+    return LemonadeSampler(seed=seed, search_space=space)
+
+
+def _neural_architect(
+    seed: int | None, space: SearchSpace | None
+) -> optuna.samplers.BaseSampler:
+    from sknas.samplers.neural_architect import NeuralArchitectSampler
+
+    return NeuralArchitectSampler(seed=seed, search_space=space)
+
+
 _FACTORIES: dict[str, SamplerFactory] = {
     "random": _random,
     "tpe": _tpe,
@@ -94,6 +120,11 @@ _FACTORIES: dict[str, SamplerFactory] = {
     "gp": _gp,
     "local_search": _local_search,
     "morphism": _morphism,
+    "nsga2": _nsga2,
+    "nsga3": _nsga3,
+    "motpe": _motpe,
+    "lemonade": _lemonade,
+    "neural_architect": _neural_architect,
 }
 
 #: Registered strategy names and the factories that build their samplers (read-only:

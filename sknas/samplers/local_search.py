@@ -32,7 +32,14 @@ __all__ = ["LocalSearchSampler"]
 EPISODE_ATTR = "sknas:local_search_episode"
 
 _ORDERS = ("model", "random")
-_FEATURES = ("counts", "onehot", "pooled")
+_RESTARTS = ("random", "model")
+#: Random architectures the model ranks for a ``restart_points="model"`` restart.
+_RESTART_POOL = 100
+#: Evaluations before ``restart_points="model"`` trusts the model.
+_RESTART_MIN_HISTORY = 5
+_FEATURES = ("counts", "onehot", "pooled", "auto")
+#: Ridge penalties ``model_features="auto"`` chooses among, with the features.
+_AUTO_ALPHAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 #: Scale of the choice counts next to the one-hot slots in the "pooled" features;
 #: the ridge penalty on the counts is in effect ``1 / _POOLED_SCALE**2`` of that on
 #: the one-hot slots.
@@ -55,13 +62,17 @@ class LocalSearchSampler(NASSamplerBase):
     ``neighbour_order="model"`` they are ranked by a ridge regression fitted
     to every finished trial, with the scores below the median raised to the
     median, so that the model learns what separates good architectures and is
-    not dominated by the broken ones at the bottom. Its default features
-    (``model_features="counts"``) are the choice counts of the categoricals
-    that share their choices (:func:`~sknas.spaces.encoding.encode_choice_counts`):
-    on a cell the model learns which *operations* pay off, from every edge at
-    once, which a few dozen evaluations support (on an MLP it pools the
-    layer widths). Where a choice is worth different things on different
-    parameters, ``"onehot"`` fits one weight per parameter and choice, and
+    not dominated by the broken ones at the bottom. With
+    ``model_features="counts"`` its features are the choice counts of the
+    categoricals that share their choices
+    (:func:`~sknas.spaces.encoding.encode_choice_counts`): on a cell the model
+    learns which *operations* pay off, from every edge at once, which a few
+    dozen evaluations support (on an MLP it pools the layer widths). Where a
+    choice is worth different things on different parameters, ``"onehot"``
+    fits one weight per parameter and choice. The default, ``"auto"``, picks
+    at every proposal whichever of these (and, on NAS-Bench-201, the
+    ``"effective"`` encoding) has the smallest leave-one-out error, so it
+    learns whether equal worth holds (docs/strategies/defaults.md), and
     ``"pooled"`` uses both (the counts scaled up, so that the penalty
     shrinks them nine times less: the per-parameter weights grow as evidence
     accumulates). With ``neighbour_order="random"`` the neighbours are tried in
@@ -86,11 +97,22 @@ class LocalSearchSampler(NASSamplerBase):
         Random architectures that start each later episode.
     neighbour_order : {"model", "random"}, default="model"
         How the neighbours of the current point are ranked.
-    model_features : {"counts", "onehot", "pooled"}, default="counts"
+    model_features : {"counts", "onehot", "pooled", "auto"}, default="auto"
         Features of the ridge model: choice counts of the categoricals that
-        share their choices, the one-hot encoding, or both.
+        share their choices, the one-hot encoding, or both (see above).
+        ``"auto"`` chooses, at every proposal, between the counts, the
+        one-hot and, where the space has it, its ``"effective"`` encoding
+        (NAS-Bench-201), and the penalty among 0.3 ... 100, by the ridge's
+        leave-one-out error on the trials so far: the model itself tells
+        whether a choice is worth the same on every parameter.
     ridge_alpha : float, default=1.0
-        L2 penalty of the ridge model (with ``"pooled"``, 50 measured well).
+        L2 penalty of the ridge model (with ``"pooled"``, 50 measured well;
+        ignored with ``"auto"``).
+    restart_points : {"random", "model"}, default="random"
+        How the architectures that start an episode are chosen: at random,
+        or (once 5 trials have finished) the best of 100 random unseen
+        architectures as the ridge model ranks them (a model-based start,
+        then the local climb).
     max_draws : int, default=100
         Random draws tried to find an architecture not yet seen.
     seed : int, optional
@@ -118,8 +140,9 @@ class LocalSearchSampler(NASSamplerBase):
         n_startup_trials: int = 10,
         n_restart_trials: int = 5,
         neighbour_order: str = "model",
-        model_features: str = "counts",
+        model_features: str = "auto",
         ridge_alpha: float = 1.0,
+        restart_points: str = "random",
         max_draws: int = 100,
         seed: int | None = None,
         search_space: SearchSpace | None = None,
@@ -129,6 +152,7 @@ class LocalSearchSampler(NASSamplerBase):
         self._order = _check_choice("neighbour_order", neighbour_order, _ORDERS)
         self._features = _check_choice("model_features", model_features, _FEATURES)
         self._ridge_alpha = _check_float("ridge_alpha", ridge_alpha)
+        self._restarts = _check_choice("restart_points", restart_points, _RESTARTS)
         self._max_draws = _check_int("max_draws", max_draws, 1)
         # The first proposal (empty history) comes from the random fallback.
         super().__init__(seed=seed, n_startup_trials=1, search_space=search_space)
@@ -169,6 +193,16 @@ class LocalSearchSampler(NASSamplerBase):
         rng: np.random.Generator,
     ) -> dict[str, Any]:
         _mark(study, trial, episode, restart=True)
+        if self._restarts == "model" and len(history) >= _RESTART_MIN_HISTORY:
+            pool: dict[Any, dict[str, Any]] = {}
+            for _ in range(_RESTART_POOL):
+                candidate = domain.sample(rng)
+                key = domain.key(candidate)
+                if key not in history.seen:
+                    pool.setdefault(key, candidate)
+            if pool:
+                candidates = list(pool.values())
+                return candidates[self._pick(domain, history, candidates, rng)]
         return draw_unseen(lambda: domain.sample(rng), domain, history.seen, self._max_draws)
 
     def _pick(
@@ -181,21 +215,52 @@ class LocalSearchSampler(NASSamplerBase):
         tie_break = rng.random(len(candidates))
         if self._order == "random" or len(history) < 2:
             return int(np.argmax(tie_break))
+        if self._features == "auto":
+            kinds = ["counts", "onehot"]
+            if domain.space is not None and "effective" in domain.space.encodings:
+                kinds.append("effective")
+            features, alpha = _select_features(
+                {kind: self._features_of(domain, history.params + candidates, kind)
+                 for kind in kinds},
+                len(history),
+                floor_scores(history.scores),
+            )
+        else:
+            features = self._features_of(domain, history.params + candidates, self._features)
+            alpha = self._ridge_alpha
         predicted = _clipped_ridge(
-            self._features_of(domain, history.params),
-            history.scores,
-            self._features_of(domain, candidates),
-            self._ridge_alpha,
+            features[: len(history)], history.scores, features[len(history) :], alpha
         )
         return int(np.lexsort((tie_break, -predicted))[0])
 
-    def _features_of(self, domain: Domain, params: list[dict[str, Any]]) -> np.ndarray:
+    def _features_of(
+        self, domain: Domain, params: list[dict[str, Any]], kind: str
+    ) -> np.ndarray:
+        if domain.space is None:
+            return self._compute_features(domain, params, kind)
+        # With a fixed space a parameter set always encodes alike: keep the rows
+        # (a cache of derived values; the proposals do not depend on it).
+        cache = self.__dict__.setdefault("_feature_cache", {})
+        keys = [(kind, tuple(repr(p[name]) for name in domain.names)) for p in params]
+        missing = [i for i, key in enumerate(keys) if key not in cache]
+        if missing:
+            rows = self._compute_features(domain, [params[i] for i in missing], kind)
+            for i, row in zip(missing, rows):
+                cache[keys[i]] = row
+        return np.stack([cache[key] for key in keys])
+
+    def _compute_features(
+        self, domain: Domain, params: list[dict[str, Any]], kind: str
+    ) -> np.ndarray:
         parts = []
-        if self._features in ("pooled", "counts"):
+        if kind in ("pooled", "counts"):
             counts = np.stack([encode_choice_counts(domain.distributions, p) for p in params])
-            parts.append(counts * (_POOLED_SCALE if self._features == "pooled" else 1.0))
-        if self._features in ("pooled", "onehot"):
+            parts.append(counts * (_POOLED_SCALE if kind == "pooled" else 1.0))
+        if kind in ("pooled", "onehot"):
             parts.append(domain.encode_many(params))
+        if kind == "effective" and domain.space is not None:
+            space = domain.space
+            parts.append(np.stack([space.encode(space.decode(p), kind) for p in params]))
         return np.hstack(parts)
 
 
@@ -212,6 +277,72 @@ def _episodes(study: Study, trial: FrozenTrial) -> dict[int, tuple[int, bool]]:
 
 def _mark(study: Study, trial: FrozenTrial, episode: int, *, restart: bool) -> None:
     set_trial_system_attr(study, trial, EPISODE_ATTR, [episode, restart])
+
+
+def loo_ridge_errors(X: np.ndarray, y: np.ndarray, alphas: tuple[float, ...]) -> np.ndarray:
+    """Mean squared leave-one-out error of a ridge without intercept, for each penalty.
+
+    The closed form of scikit-learn's ``RidgeCV(fit_intercept=False,
+    store_cv_results=True)`` (one SVD for every penalty, about ten times
+    faster at these sizes): with ``X = U S V^T``, the fit is
+    ``U diag(s^2 / (s^2 + alpha)) U^T y`` and the leave-one-out residual is the
+    residual divided by ``1 - h_ii``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Features.
+    y : ndarray of shape (n_samples,)
+        Targets (centred).
+    alphas : tuple of float
+        Penalties.
+
+    Returns
+    -------
+    ndarray of shape (len(alphas),)
+    """
+    U, s, _ = np.linalg.svd(X, full_matrices=False)
+    projected = U.T @ y
+    errors = []
+    for alpha in alphas:
+        shrink = s**2 / (s**2 + alpha)
+        fitted = U @ (shrink * projected)
+        leverage = (U**2) @ shrink
+        errors.append(float(np.mean(((y - fitted) / (1.0 - leverage)) ** 2)))
+    return np.asarray(errors)
+
+
+def _select_features(
+    options: dict[str, np.ndarray], n_fitted: int, target: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The features and ridge penalty with the smallest leave-one-out error.
+
+    Parameters
+    ----------
+    options : dict of str to ndarray
+        Candidate feature matrices; their first ``n_fitted`` rows are the
+        evaluated architectures.
+    n_fitted : int
+        Number of evaluated architectures.
+    target : ndarray of shape (n_fitted,)
+        Their (floored) scores.
+
+    Returns
+    -------
+    features : ndarray
+        The chosen matrix (all rows).
+    alpha : float
+        The chosen penalty.
+    """
+    centred = target - target.mean()
+    best: tuple[float, str, float] | None = None
+    for kind, features in options.items():
+        errors = loo_ridge_errors(features[:n_fitted], centred, _AUTO_ALPHAS)
+        k = int(np.argmin(errors))
+        if best is None or errors[k] < best[0]:
+            best = (float(errors[k]), kind, float(_AUTO_ALPHAS[k]))
+    assert best is not None
+    return options[best[1]], best[2]
 
 
 def _clipped_ridge(

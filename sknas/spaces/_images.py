@@ -1,4 +1,4 @@
-"""The ``(channels, height, width)`` of flattened image input, shared by the image spaces."""
+"""The image shape of flat image rows, shared by the cell spaces for images."""
 
 from __future__ import annotations
 
@@ -9,19 +9,18 @@ __all__ = ["resolve_image_shape"]
 
 
 def resolve_image_shape(
-    owner: str, image_shape: Sequence[int] | None, n_features_in: int
+    image_shape: Sequence[int] | None, n_features_in: int, owner: str
 ) -> tuple[int, int, int]:
-    """The ``(C, H, W)`` the flat inputs of a space are reshaped to.
+    """The ``(C, H, W)`` that rows of ``n_features_in`` values are reshaped to.
 
     Parameters
     ----------
-    owner : str
-        Name of the space, for error messages.
     image_shape : sequence of int or None
-        The space's ``image_shape`` parameter; None infers ``(3, s, s)`` or
-        ``(1, s, s)`` from the number of features.
+        The shape a space was given; None infers ``(3, s, s)`` or ``(1, s, s)``.
     n_features_in : int
         Number of features of a flattened image.
+    owner : str
+        The space's class name, for the messages.
 
     Returns
     -------
@@ -30,8 +29,8 @@ def resolve_image_shape(
     Raises
     ------
     ValueError
-        If ``image_shape`` does not match ``n_features_in``, or if it is None
-        and the number of features is neither ``3 s^2`` nor ``s^2``.
+        If ``image_shape`` does not match ``n_features_in``, or if it is
+        None and the number of features is neither ``3 s^2`` nor ``s^2``.
     """
     if image_shape is not None:
         shape = tuple(int(v) for v in image_shape)

@@ -55,8 +55,29 @@ class MLPBlock(nn.Module):
         return out
 
 
+class SmoothClip(nn.Module):
+    """Soft clipping of standardised inputs: ``x / sqrt(1 + (x / bound) ** 2)``.
+
+    RealMLP's robust preprocessing (Holzmüller et al., 2024): values near zero
+    pass almost unchanged, outliers are squashed towards ``±bound`` without
+    the kink of a hard clip, so heavy-tailed features cannot dominate a layer.
+
+    Parameters
+    ----------
+    bound : float, default=3.0
+        Limit the output approaches for large ``|x|``.
+    """
+
+    def __init__(self, bound: float = 3.0) -> None:
+        super().__init__()
+        self.bound = float(bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(1.0 + (x / self.bound) ** 2)
+
+
 class MLPModule(nn.Module):
-    """Optional numeric embeddings, a stack of :class:`MLPBlock`, a linear head.
+    """Optional input clipping and numeric embeddings, a stack of :class:`MLPBlock`, a linear head.
 
     Parameters
     ----------
@@ -85,6 +106,8 @@ class MLPModule(nn.Module):
         head is one linear layer per member. In training mode the output has
         shape ``(batch, k, n_outputs)`` (each member is trained on the loss);
         in evaluation mode it is the members' mean, ``(batch, n_outputs)``.
+    input_clip : bool, default=False
+        Pass the (standardised) inputs through :class:`SmoothClip` first.
     """
 
     def __init__(
@@ -100,8 +123,10 @@ class MLPModule(nn.Module):
         embedding_dim: int = 16,
         embedding_scale: float = 0.1,
         ensemble_size: int = 1,
+        input_clip: bool = False,
     ) -> None:
         super().__init__()
+        self.input_clip: nn.Module | None = SmoothClip() if input_clip else None
         self.embedding: nn.Module | None = None
         n_in = n_features_in
         if embedding == "periodic":
@@ -124,6 +149,8 @@ class MLPModule(nn.Module):
             _make_ensemble(self, self.ensemble_size, embedded=self.embedding is not None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_clip is not None:
+            x = self.input_clip(x)
         if self.embedding is not None:
             x = self.embedding(x).flatten(1)
         if self.ensemble_size > 1:

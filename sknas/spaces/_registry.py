@@ -12,6 +12,8 @@ __all__ = ["SPACES", "make_search_space"]
 SPACES: dict[str, str] = {
     "mlp": "sknas.spaces.mlp:MLPSpace",
     "nb201": "sknas.spaces.nb201:NB201Space",
+    "darts": "sknas.spaces.darts:DARTSSpace",
+    "recurrent": "sknas.spaces.recurrent:RecurrentCellSpace",
     "mobile": "sknas.spaces.mobile:MobileSpace",
 }
 

@@ -107,11 +107,12 @@ class SearchSpace(BaseEstimator):
     :meth:`mutate`, :meth:`neighbours` and :meth:`encode` work from the
     distributions and may be overridden with architecture-aware versions.
 
-    Three optional hooks have defaults that subclasses override where they
+    Optional hooks have defaults that subclasses override where they
     know better: :meth:`isomorphism_key` (architectures that compute the same
-    function), :meth:`all_architectures` (enumerating a small, finite space)
-    and :meth:`training_config` (training choices that are part of the
-    architecture). :class:`sknas.testing.SearchSpaceConformance` checks them.
+    function), :meth:`all_architectures` (enumerating a small, finite space),
+    :meth:`training_config` (training choices that are part of the
+    architecture) and :meth:`for_refit` (a larger network for the refit).
+    :class:`sknas.testing.SearchSpaceConformance` checks them.
 
     Search spaces are configurable objects (``get_params`` / ``set_params``),
     so an estimator's ``search_space__<param>`` can be tuned by ``GridSearchCV``.
@@ -163,6 +164,22 @@ class SearchSpace(BaseEstimator):
         torch.nn.Module
         """
         raise NotImplementedError
+
+    def for_refit(self) -> SearchSpace:
+        """The space whose :meth:`build_module` builds the network refit on all the data.
+
+        The estimators train candidates with this space's ``build_module``
+        and refit the chosen architecture with ``for_refit().build_module``
+        (a saved model is rebuilt the same way). The default is the space
+        itself; a space that searches on a small proxy network and refits a
+        larger one (:class:`~sknas.spaces.DARTSSpace`'s ``final_cells``)
+        returns a copy configured for the large network.
+
+        Returns
+        -------
+        SearchSpace
+        """
+        return self
 
     def initial_params(self) -> list[dict[str, Any]]:
         """Parameter dicts of well-known networks to evaluate first (none by default).
@@ -346,3 +363,32 @@ class SearchSpace(BaseEstimator):
                 f"supported: {list(self.encodings)}."
             )
         return encode_params(self.distributions(), self.to_params(arch))
+
+    def latency_blocks(
+        self, arch: Architecture, n_features_in: int, n_outputs: int
+    ) -> list[tuple[str, torch.nn.Module, tuple[int, ...]]]:
+        """Split ``arch``'s network into blocks for a latency lookup table (optional hook).
+
+        :class:`sknas.latency.LookupTableLatency` measures each block once
+        and sums the blocks of a network. Spaces that do not implement the
+        hook raise ``NotImplementedError``.
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+        n_features_in : int
+            Number of input features.
+        n_outputs : int
+            Number of outputs.
+
+        Returns
+        -------
+        list of (str, torch.nn.Module, tuple of int)
+            ``(key, block, input_shape)``: the key names the operation and its
+            configuration, ``input_shape`` excludes the batch dimension.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} does not split its networks into latency blocks; "
+            "measure whole networks with sknas.latency.MeasuredLatency instead."
+        )

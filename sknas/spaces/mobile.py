@@ -412,7 +412,7 @@ class MobileSpace(SearchSpace):
     def _network(self, arch: Architecture, n_features_in: int, n_outputs: int) -> MobileNetwork:
         from sknas.spaces._mobile_module import MobileNetwork
 
-        shape = resolve_image_shape("MobileSpace", self.image_shape, int(n_features_in))
+        shape = resolve_image_shape(self.image_shape, int(n_features_in), "MobileSpace")
         if not 0.0 < float(self.bn_momentum) <= 1.0:
             raise ValueError(
                 f"MobileSpace: bn_momentum must be in (0, 1], got {self.bn_momentum!r}."

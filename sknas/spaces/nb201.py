@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 
-from sknas.spaces._images import resolve_image_shape
 from sknas.spaces.base import Architecture, SearchSpace
 from sknas.spaces.encoding import encode_params
 
@@ -78,7 +77,7 @@ class NB201Space(SearchSpace):
     """
 
     name = "nb201"
-    encodings = ("onehot", "path")
+    encodings = ("onehot", "path", "effective")
     #: Measured best on NAS-Bench-201 at 50, 100 and 150 queries (docs/benchmarks.md).
     default_strategy = "local_search"
 
@@ -237,6 +236,28 @@ class NB201Space(SearchSpace):
         ops = self.ops(arch)
         return any(all(ops[e] != "none" for e in path) for path in _PATHS)
 
+    def effective_ops(self, arch: Architecture) -> tuple[str, ...]:
+        """The operations of ``arch`` with every edge off all live paths set to ``none``.
+
+        An edge counts when some input -> output path through it carries no
+        ``none``; any other edge adds nothing to the output.
+
+        Parameters
+        ----------
+        arch : Architecture
+            A cell of this space.
+
+        Returns
+        -------
+        tuple of str
+        """
+        ops = self.ops(arch)
+        live: set[int] = set()
+        for path in _PATHS:
+            if all(ops[e] != "none" for e in path):
+                live.update(path)
+        return tuple(op if e in live else "none" for e, op in enumerate(ops))
+
     # -- search operators ----------------------------------------------------------
     def sample(self, rng: np.random.Generator) -> Architecture:
         """Draw a cell uniformly at random.
@@ -301,7 +322,7 @@ class NB201Space(SearchSpace):
         ----------
         arch : Architecture
             A cell of this space.
-        kind : {"onehot", "path"}, default="onehot"
+        kind : {"onehot", "path", "effective"}, default="onehot"
             ``"onehot"``: 30 slots, one per (edge, operation).
             ``"path"``: the path encoding of BANANAS (White et al., 2021), 84
             slots, one per sequence of 1 to 3 operations other than ``none``;
@@ -309,14 +330,24 @@ class NB201Space(SearchSpace):
             sequence (the cell has four such paths: ``0-3``, ``0-1-3``,
             ``0-2-3``, ``0-1-2-3``; a path through a ``none`` edge does not exist).
 
+            ``"effective"``: 35 slots, the one-hot of the cell with every edge
+            that lies on no input -> output path of non-``none`` operations
+            set to ``none`` (such an edge does not change what the cell
+            computes), then the count of each operation on the remaining edges.
+
         Returns
         -------
-        numpy.ndarray of shape (30,) or (84,)
+        numpy.ndarray of shape (30,), (84,) or (35,)
         """
         if kind == "onehot":
             return encode_params(self.distributions(), arch.params)
         if kind == "path":
             return _path_encoding(self.ops(arch))
+        if kind == "effective":
+            live = self.effective_ops(arch)
+            onehot = encode_params(self.distributions(), dict(zip(_EDGE_NAMES, live)))
+            counts = [float(live.count(op)) for op in NB201_OPS]
+            return np.concatenate([onehot, counts])
         raise ValueError(
             f"NB201Space does not support encoding {kind!r}; supported: {list(self.encodings)}."
         )
@@ -333,9 +364,16 @@ class NB201Space(SearchSpace):
         Returns
         -------
         tuple of int
-            See :func:`sknas.spaces._images.resolve_image_shape` for the rule and its errors.
+
+        Raises
+        ------
+        ValueError
+            If ``image_shape`` does not match ``n_features_in``, or if it is
+            None and the number of features is neither ``3 s^2`` nor ``s^2``.
         """
-        return resolve_image_shape("NB201Space", self.image_shape, n_features_in)
+        from sknas.spaces._images import resolve_image_shape
+
+        return resolve_image_shape(self.image_shape, n_features_in, "NB201Space")
 
     def build_module(
         self, arch: Architecture, n_features_in: int, n_outputs: int
@@ -378,6 +416,38 @@ class NB201Space(SearchSpace):
             cells_per_stage=self.cells_per_stage,
         )
 
+    def latency_blocks(
+        self, arch: Architecture, n_features_in: int, n_outputs: int
+    ) -> list[tuple[str, torch.nn.Module, tuple[int, ...]]]:
+        """The stem, every edge operation of every cell, the reductions and the head.
+
+        Each edge is a block at its stage's channels and resolution, so a
+        lookup table holds 5 operations x 3 stages plus the fixed blocks (see
+        :meth:`SearchSpace.latency_blocks`); the sums at the cells' nodes are
+        not counted.
+
+        Parameters
+        ----------
+        arch : Architecture
+            A cell of this space.
+        n_features_in : int
+            Number of features of a flattened image.
+        n_outputs : int
+            Number of classes.
+
+        Returns
+        -------
+        list of (str, torch.nn.Module, tuple of int)
+        """
+        from sknas.latency._blocks import traced_blocks
+        from sknas.spaces._nb201_module import NB201Cell
+
+        module: Any = self.build_module(arch, n_features_in, n_outputs)
+        blocks: list[torch.nn.Module] = [module.stem]
+        for layer in module.cells:
+            blocks.extend(layer.edges if isinstance(layer, NB201Cell) else [layer])
+        blocks += [module.lastact, module.global_pooling, module.classifier]
+        return traced_blocks(module, (int(n_features_in),), blocks)
 
 def _arch_str(ops: Sequence[str]) -> str:
     nodes = []

@@ -63,7 +63,7 @@ MAX_DENSE_BYTES = 2 * 1024**3
 MISSING_VALUES_OPTIONS = ("error", "impute")
 
 #: Every type a fitted preprocessor holds, named as ``skops.io`` names them: pass
-#: them as ``trusted`` to :func:`skops.io.loads`. Only the last two are not
+#: them as ``trusted`` to :func:`skops.io.loads`. Only the last three are not
 #: trusted by skops by default (:func:`skops.io.get_untrusted_types`).
 PREPROCESSING_TYPES: tuple[str, ...] = (
     "builtins.dict",
@@ -82,6 +82,7 @@ PREPROCESSING_TYPES: tuple[str, ...] = (
     "sklearn.preprocessing._function_transformer.FunctionTransformer",
     "numpy.dtype",
     "sknas.utils.preprocessing.categories_as_objects",
+    "sknas.utils.sequences.SequenceScaler",
 )
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -238,6 +238,15 @@ BAD_PARAMS = [
     ("verbose", -1, "'verbose' parameter"),
     ("storage", 3, "'storage' parameter"),
     ("study_name", 3, "'study_name' parameter"),
+    ("callbacks", "not a list", "callbacks"),
+    ("callbacks", [42], "neither a skorch"),
+    ("class_weight", "heavy", "class_weight"),
+    ("class_weight", 3, "class_weight"),
+    ("objectives", ("latency", "score"), "objectives must start with 'score'"),
+    ("objectives", 3, "'objectives' parameter"),
+    ("constraints", {"latency": -1}, "constraints must map costs"),
+    ("constraints", "fast", "'constraints' parameter"),
+    ("latency_batch_size", 0, "'latency_batch_size' parameter"),
 ]
 
 

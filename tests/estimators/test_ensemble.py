@@ -31,6 +31,7 @@ from sknas.estimators._ensemble import (
     splits_digest,
 )
 from sknas.evaluation.training import TrainingEvaluator
+from sknas.testing import expected_failed_checks
 from sknas.utils.preprocessing import transform_table
 
 TINY = dict(n_trials=4, max_epochs=4, random_state=0, device="cpu")
@@ -343,7 +344,8 @@ def test_an_undescribed_member_is_refused(ensemble_model, tmp_path):
     [
         NASClassifier(ensemble_size=3, **CHECKS),
         NASRegressor(ensemble_size=3, **CHECKS),
-    ]
+    ],
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_checks_with_an_ensemble(estimator, check):
     check(estimator)

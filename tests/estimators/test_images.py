@@ -33,13 +33,13 @@ def test_image_arrays_are_searched_with_cells(digits_images):
         clf.predict(X.reshape(-1, 1, 4, 16))
 
 
-def test_three_dimensional_batches_are_refused_with_the_channel_hint(digits_images):
+def test_three_dimensional_batches_are_sequences_not_images(digits_images):
     X, y = digits_images
-    grey = X[:, 0]  # (n, 8, 8): 3-D input is reserved for sequences
-    with pytest.raises(ValueError, match=r"3 dimensions.*X\[:, None\]"):
-        NASClassifier(search_space=TINY_CELLS, **{**FAST, "n_trials": 1}).fit(grey, y)
+    grey = X[:, 0]  # (n, 8, 8): 3-D input is a batch of sequences
     clf = NASClassifier(search_space=TINY_CELLS, **{**FAST, "n_trials": 1}).fit(grey[:, None], y)
-    assert clf.image_shape_ == (1, 8, 8)
+    assert clf.image_shape_ == (1, 8, 8) and clf.sequence_shape_ is None
+    with pytest.raises(ValueError, match=r"sequences of shape \(8, 8\).*fitted on None"):
+        clf.predict(grey)
 
 
 def test_auto_space_follows_the_input(digits_images):

@@ -115,7 +115,9 @@ def test_fitted_preprocessor_holds_only_the_listed_types():
     frame = _messy_frame()
     pre, encoded = fit_transform_table(frame, "impute")
     data = skops.io.dumps(pre)
-    assert _types_in(data) == set(PREPROCESSING_TYPES)
+    # Every listed type but the sequence scaler, which only sequence models hold.
+    sequence_types = {"sknas.utils.sequences.SequenceScaler"}
+    assert _types_in(data) == set(PREPROCESSING_TYPES) - sequence_types
     assert set(skops.io.get_untrusted_types(data=data)) == {
         "numpy.dtype", "sknas.utils.preprocessing.categories_as_objects"
     }
@@ -123,6 +125,18 @@ def test_fitted_preprocessor_holds_only_the_listed_types():
     np.testing.assert_array_equal(transform_table(again, frame, "impute"), encoded)
     numeric_only, _ = fit_transform_table(np.arange(12.0).reshape(6, 2))
     assert _types_in(skops.io.dumps(numeric_only)) <= set(PREPROCESSING_TYPES)
+
+
+def test_fitted_sequence_scaler_holds_only_listed_types():
+    from sknas.utils.sequences import SequenceScaler
+
+    X = np.random.default_rng(0).normal(size=(6, 4 * 2))
+    scaler = SequenceScaler(4, 2).fit(X)
+    data = skops.io.dumps(scaler)
+    assert "sknas.utils.sequences.SequenceScaler" in _types_in(data)
+    assert _types_in(data) <= set(PREPROCESSING_TYPES)
+    again = skops.io.loads(data, trusted=list(PREPROCESSING_TYPES))
+    np.testing.assert_array_equal(again.transform(X), scaler.transform(X))
 
 
 def test_preprocessor_is_scikit_learns_column_transformer():

@@ -45,13 +45,12 @@ def test_n_jobs_zero_is_refused(iris, n_jobs, trainings):
     assert trainings == []
 
 
-def test_three_dimensional_input_is_refused_with_the_accepted_shapes(trainings):
-    X = np.random.default_rng(0).normal(size=(200, 5, 6))
+def test_five_dimensional_input_lists_the_accepted_shapes(trainings):
+    X = np.random.default_rng(0).normal(size=(200, 5, 6, 1, 1))
     y = np.arange(200) % 2
-    with pytest.raises(ValueError, match=r"3 dimensions \(200, 5, 6\).*2-D tables.*4-D image"):
+    with pytest.raises(ValueError, match=r"5 dimensions \(200, 5, 6, 1, 1\).*2-D tables.*"
+                                         r"3-D sequences.*4-D image"):
         NASClassifier(**TINY).fit(X, y)
-    with pytest.raises(ValueError, match=r"X\[:, None\]"):
-        NASRegressor(**TINY).fit(X, y.astype(float))
     assert trainings == []
 
 
@@ -61,9 +60,9 @@ def test_five_dimensional_input_is_refused(trainings):
     assert trainings == []
 
 
-def test_three_dimensional_input_is_refused_at_predict(iris):
+def test_sequences_are_refused_at_predict_by_a_model_of_tables(iris):
     model = NASClassifier(**TINY).fit(*iris)
-    with pytest.raises(ValueError, match="3 dimensions"):
+    with pytest.raises(ValueError, match=r"sequences of shape \(2, 2\).*fitted on None"):
         model.predict(iris[0].reshape(150, 2, 2))
 
 

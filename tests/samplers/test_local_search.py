@@ -214,6 +214,7 @@ def test_clipped_ridge_ignores_how_bad_the_bad_ones_are() -> None:
         ({"neighbour_order": "best"}, "neighbour_order"),
         ({"ridge_alpha": -1.0}, "ridge_alpha"),
         ({"model_features": "path"}, "model_features"),
+        ({"restart_points": "best"}, "restart_points"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
@@ -242,7 +243,7 @@ def test_choice_counts_pool_categoricals_with_the_same_choices() -> None:
     )
 
 
-@pytest.mark.parametrize("features", ["pooled", "counts", "onehot"])
+@pytest.mark.parametrize("features", ["pooled", "counts", "onehot", "auto"])
 def test_both_model_features_reach_the_nb201_optimum_of_a_synthetic_score(features) -> None:
     space = NB201Space()
 
@@ -261,3 +262,51 @@ def test_auto_strategy_follows_the_search_space() -> None:
     assert isinstance(make_sampler("auto", search_space=NB201Space()), LocalSearchSampler)
     assert isinstance(make_sampler("auto", search_space=MLPSpace()), optuna.samplers.TPESampler)
     assert isinstance(make_sampler("auto"), optuna.samplers.TPESampler)
+
+
+def test_model_restart_points_start_episodes_from_the_model_ranking() -> None:
+    space = NB201Space()
+
+    def score(params: dict[str, Any]) -> float:
+        ops = list(params.values())
+        return 2.0 * ops.count("nor_conv_3x3") + ops.count("nor_conv_1x1") - ops.count("none")
+
+    study = _search(space, score, 60, model_features="auto", restart_points="model", seed=0)
+    assert study.best_value == 12.0
+    restarts = [t for t in study.trials if t.system_attrs.get(EPISODE_ATTR, [0, False])[1]]
+    # After four random points, model-ranked starts beat the random ones on average.
+    random_starts = [t.value for t in restarts[:4]]
+    model_starts = [t.value for t in restarts[4:]]
+    assert model_starts and np.mean(model_starts) > np.mean(random_starts)
+
+
+def test_auto_features_choose_the_one_hot_when_worth_differs_by_position() -> None:
+    from sknas.samplers.local_search import _select_features
+
+    rng = np.random.default_rng(0)
+    choice = rng.integers(0, 3, size=(40, 6))  # 6 positions, 3 shared choices
+    onehot = np.concatenate([np.eye(3)[choice[:, p]] for p in range(6)], axis=1)
+    counts = np.stack([(choice == c).sum(axis=1) for c in range(3)], axis=1).astype(float)
+    worth = rng.normal(size=(6, 3)) * 2.0  # a choice's worth depends on its position
+    target = np.array([sum(worth[p, row[p]] for p in range(6)) for row in choice])
+    chosen, _ = _select_features({"counts": counts, "onehot": onehot}, 40, target)
+    assert chosen is onehot
+    target = counts @ np.array([0.0, 1.0, 3.0])  # every position worth the same
+    chosen, _ = _select_features({"counts": counts, "onehot": onehot}, 40, target)
+    assert chosen is counts
+
+
+def test_leave_one_out_errors_match_scikit_learn() -> None:
+    from sklearn.linear_model import RidgeCV
+
+    from sknas.samplers.local_search import loo_ridge_errors
+
+    rng = np.random.default_rng(1)
+    X = rng.integers(0, 2, size=(30, 12)).astype(float)
+    y = X @ rng.normal(size=12) + 0.1 * rng.normal(size=30)
+    y -= y.mean()
+    alphas = (0.3, 1.0, 10.0)
+    model = RidgeCV(alphas=alphas, fit_intercept=False, store_cv_results=True).fit(X, y)
+    np.testing.assert_allclose(
+        loo_ridge_errors(X, y, alphas), np.asarray(model.cv_results_).mean(axis=0), rtol=1e-8
+    )

@@ -115,7 +115,9 @@ def _nb_value(params: dict[str, Any]) -> float:
 
 CASES = {
     "local_search_counts_toy": (
-        lambda s, sp: LocalSearchSampler(n_startup_trials=3, seed=s, search_space=sp),
+        lambda s, sp: LocalSearchSampler(
+            n_startup_trials=3, model_features="counts", seed=s, search_space=sp
+        ),
         "toy",
         25,
     ),

@@ -116,3 +116,59 @@ def test_ensemble_loss_is_the_mean_over_members():
     y_true = torch.tensor([[1.0], [0.0]])
     expected = ((0.0**2 + 2.0**2) + (0.0**2 + 2.0**2)) / 4
     assert float(net.get_loss(y_pred, y_true)) == pytest.approx(expected)
+
+
+def test_smooth_clip_keeps_small_values_and_bounds_outliers():
+    from sknas.spaces._mlp_module import SmoothClip
+
+    x = torch.tensor([-1e6, -30.0, -0.01, 0.0, 0.01, 3.0, 30.0, 1e6])
+    out = SmoothClip()(x)
+    assert torch.all(out.abs() < 3.0)
+    torch.testing.assert_close(out[2:5], x[2:5], atol=1e-5, rtol=1e-4)
+    assert torch.all(torch.diff(out) > 0)  # monotone: the order of values is kept
+    torch.testing.assert_close(out[5], torch.tensor(3.0 / 2**0.5))
+
+
+def test_input_clip_is_a_choice_of_the_space_and_comes_first_in_the_module():
+    space = MLPSpace(input_clips=(False, True))
+    assert "input_clip" not in MLPSpace().distributions()
+    assert space.distributions()["input_clip"].choices == (False, True)
+    clipped = space.decode(_params(space, input_clip=True))
+    plain = space.decode(_params(space, input_clip=False))
+    assert clipped != plain and "soft-clipped" in clipped.description
+    module = space.build_module(clipped, 4, 2).eval()
+    x = torch.tensor([[1e4, 0.0, 0.0, 0.0]])
+    torch.manual_seed(0)
+    with torch.no_grad():
+        expected = module.head(module.blocks(module.input_clip(x)))
+        torch.testing.assert_close(module(x), expected)
+    assert space.build_module(plain, 4, 2).input_clip is None
+
+
+def test_input_clips_must_be_bools():
+    with pytest.raises(ValueError, match="input_clips"):
+        MLPSpace(input_clips=("yes",)).distributions()
+
+
+def test_second_candidate_adds_periodic_embeddings_when_the_space_offers_both():
+    space = MLPSpace(embeddings=("none", "periodic"))
+    first, second = space.initial_params()
+    assert first["embedding"] == "none" and second["embedding"] == "periodic"
+    assert {k: v for k, v in second.items() if k != "embedding"} == {
+        k: v for k, v in first.items() if k != "embedding"
+    }
+    assert len(MLPSpace().initial_params()) == 1
+    assert len(MLPSpace(embeddings=("periodic",)).initial_params()) == 1
+
+
+def test_auto_space_offers_embeddings_only_to_narrow_tables():
+    from sknas.estimators.base import EMBEDDING_MAX_INPUTS
+
+    rng = np.random.default_rng(0)
+    for n_features, offered in ((5, True), (EMBEDDING_MAX_INPUTS + 1, False)):
+        X = rng.normal(size=(40, n_features))
+        y = (X[:, 0] > 0).astype(int)
+        clf = NASClassifier(n_trials=2, max_epochs=1, random_state=0, pruner=None).fit(X, y)
+        assert ("periodic" in clf.search_space_.embeddings) is offered
+        embeddings = list(clf.cv_results_.get("param_embedding", []))
+        assert embeddings == (["none", "periodic"] if offered else [])

@@ -1,0 +1,92 @@
+"""Tests of the recurrent-cell space and its networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sknas.spaces import RecurrentCellSpace
+from sknas.spaces.recurrent import PUBLISHED_RECURRENT
+from sknas.testing import SearchSpaceConformance
+
+
+class TestRecurrentCellSpaceConformance(SearchSpaceConformance):
+    @pytest.fixture
+    def space(self):
+        return RecurrentCellSpace(hidden_size=4, n_nodes=3)
+
+
+def _cell_parameters(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.rnn.parameters())
+
+
+@pytest.mark.parametrize("n_features", [1, 3])
+def test_gru_and_lstm_are_sized_to_the_searched_cell(n_features):
+    space = RecurrentCellSpace(hidden_size=16, n_nodes=4, sequence_shape=(5, n_features))
+    searched = _cell_parameters(space.build_module(_typed(space, "searched"), 5 * n_features, 2))
+    assert searched == 2 * 16 * (n_features + 16) + 2 * 4 * 16 * 16
+    for cell_type, gates in (("gru", 3), ("lstm", 4)):
+        g = space.hidden_size_of(cell_type, n_features)
+        module = space.build_module(_typed(space, cell_type), 5 * n_features, 2)
+        assert module.rnn.hidden_size == g
+        assert _cell_parameters(module) == gates * (n_features * g + g * g + 2 * g) <= searched
+        bigger = gates * (n_features * (g + 1) + (g + 1) ** 2 + 2 * (g + 1))
+        assert bigger > searched
+
+
+def _typed(space: RecurrentCellSpace, cell_type: str):
+    params = space.to_params(space.from_genotype([("tanh", 0)] * space.n_nodes))
+    return space.decode({**params, "cell_type": cell_type})
+
+
+def test_gru_and_lstm_ignore_the_node_parameters():
+    space = RecurrentCellSpace(n_nodes=2)
+    a = space.decode({"cell_type": "gru", "node_1_input": 0, "node_1_activation": "tanh",
+                      "node_2_input": 1, "node_2_activation": "relu"})
+    b = space.decode({"cell_type": "gru", "node_1_input": 0, "node_1_activation": "relu",
+                      "node_2_input": 0, "node_2_activation": "sigmoid"})
+    assert a == b and a.key() == "gru"
+    child = space.mutate(a, np.random.default_rng(0))
+    assert child.params["cell_type"] != "gru"
+
+
+def test_published_cells_and_known_members():
+    assert str(RecurrentCellSpace.cell("darts_v2")).startswith("searched: sigmoid~0|relu~1")
+    assert RecurrentCellSpace.cell("lstm").key() == "lstm"
+    assert RecurrentCellSpace().genotype(RecurrentCellSpace.cell("darts_v1")) == (
+        PUBLISHED_RECURRENT["darts_v1"]
+    )
+    with pytest.raises(ValueError, match="Unknown recurrent cell"):
+        RecurrentCellSpace.cell("enas")
+    with pytest.raises(ValueError, match="n_nodes=4"):
+        RecurrentCellSpace(n_nodes=4).from_genotype(PUBLISHED_RECURRENT["darts_v2"])
+    with pytest.raises(ValueError, match="cell_types must be distinct names"):
+        RecurrentCellSpace(cell_types=("rnn",)).distributions()
+
+
+@pytest.mark.parametrize("cell_type", ["searched", "gru", "lstm"])
+def test_end_padding_gives_the_output_of_the_shorter_sequence(cell_type):
+    torch.manual_seed(0)
+    long_space = RecurrentCellSpace(hidden_size=4, n_nodes=3, sequence_shape=(7, 2))
+    short_space = RecurrentCellSpace(hidden_size=4, n_nodes=3, sequence_shape=(4, 2))
+    arch = _typed(long_space, cell_type)
+    long_net = long_space.build_module(arch, 14, 3).eval()
+    short_net = short_space.build_module(arch, 8, 3).eval()
+    short_net.load_state_dict(long_net.state_dict())
+    x = torch.randn(3, 7, 2)
+    padded = x.clone()
+    padded[:, 4:] = float("nan")
+    with torch.no_grad():
+        expected = short_net(x[:, :4].reshape(3, -1))
+        got = long_net(padded.reshape(3, -1))
+        full = long_net(x.reshape(3, -1))
+    torch.testing.assert_close(got, expected)
+    assert not torch.allclose(full, expected)
+
+
+def test_flat_rows_are_univariate_sequences_unless_shaped():
+    assert RecurrentCellSpace().resolve_sequence_shape(12) == (12, 1)
+    assert RecurrentCellSpace(sequence_shape=(4, 3)).resolve_sequence_shape(12) == (4, 3)
+    with pytest.raises(ValueError, match="sequence_shape"):
+        RecurrentCellSpace(sequence_shape=(5, 3)).resolve_sequence_shape(12)
