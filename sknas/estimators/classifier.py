@@ -35,7 +35,7 @@ class NASClassifier(ClassifierMixin, BaseNAS):
 
     Parameters
     ----------
-    search_space : {"auto", "mlp", "nb201"} or SearchSpace, default="auto"
+    search_space : {"auto", "mlp", "nb201", "mobile"} or SearchSpace, default="auto"
         Which networks can be built. ``"auto"`` is an :class:`~sknas.spaces.MLPSpace`.
     strategy : str, optuna.samplers.BaseSampler or OneShotStrategy, default="auto"
         The search strategy: a name in ``sknas.samplers.STRATEGIES`` (such as
@@ -145,13 +145,6 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         Optuna callbacks need ``n_jobs=1``; skorch callbacks travel to the
         ``n_jobs`` workers (they must pickle) but make the search unshareable
         with ``sknas worker``. See "Callbacks" in ``docs/user_guide.md``.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight`` (scikit-learn's
-        semantics): a dict maps a label to its weight (1 for labels left
-        out); ``"balanced"`` weights each class by
-        ``n_samples / (n_classes * its (weighted) count)``. The weights reach
-        the training losses, the validation scores, the ensemble's selection
-        and the refit.
     objectives : sequence of str, default=("score",)
         What the search optimises: ``"score"`` first, then any of
         ``"params"``, ``"flops"`` (counted by torch) and ``"latency"`` (ms of a
@@ -168,6 +161,13 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         the others they only filter ``pareto_front_`` and the refit.
     latency_batch_size : int, default=1
         Inputs per timed forward pass when latency is measured.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight`` (scikit-learn's
+        semantics): a dict maps a label to its weight (1 for labels left
+        out); ``"balanced"`` weights each class by
+        ``n_samples / (n_classes * its (weighted) count)``. The weights reach
+        the training losses, the validation scores, the ensemble's selection
+        and the refit.
 
     Attributes
     ----------

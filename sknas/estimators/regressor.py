@@ -22,7 +22,7 @@ class NASRegressor(RegressorMixin, BaseNAS):
 
     Parameters
     ----------
-    search_space : {"auto", "mlp", "nb201"} or SearchSpace, default="auto"
+    search_space : {"auto", "mlp", "nb201", "mobile"} or SearchSpace, default="auto"
         Which networks can be built.
     strategy : str, optuna.samplers.BaseSampler or OneShotStrategy, default="auto"
         The search strategy (one-shot strategies as in :class:`~sknas.NASClassifier`).

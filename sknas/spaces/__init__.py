@@ -3,6 +3,7 @@
 from sknas.spaces.base import Architecture, SearchSpace
 from sknas.spaces.darts import DARTSSpace
 from sknas.spaces.mlp import MLPSpace
+from sknas.spaces.mobile import MobileSpace
 from sknas.spaces.nb201 import NB201Space
 from sknas.spaces.recurrent import RecurrentCellSpace
 
@@ -13,4 +14,5 @@ __all__ = [
     "NB201Space",
     "DARTSSpace",
     "RecurrentCellSpace",
+    "MobileSpace",
 ]

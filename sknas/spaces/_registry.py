@@ -14,6 +14,7 @@ SPACES: dict[str, str] = {
     "nb201": "sknas.spaces.nb201:NB201Space",
     "darts": "sknas.spaces.darts:DARTSSpace",
     "recurrent": "sknas.spaces.recurrent:RecurrentCellSpace",
+    "mobile": "sknas.spaces.mobile:MobileSpace",
 }
 
 

@@ -1,0 +1,220 @@
+"""Accuracy vs CPU latency on the mobile space: a searched front against the known networks.
+
+A score-only search (``--strategy``, ``--n-trials`` candidates of the default
+``MobileSpace``, starting from its first candidate) trains every candidate
+with the library's training evaluator on one fixed train/validation split of
+the training images and records its measured latency (batch 1, one thread;
+see benchmarks/_mobile.py). The non-dominated candidates of (validation
+accuracy up, latency down) form the front. The four known networks
+(``MobileSpace.network``, at each ``--widths`` multiplier, laid out for the
+same images) are trained and measured the same way. Every front member and
+every known network is then refitted on all training images for its best
+epoch count and scored on the held-out test images (``--no-test`` skips this).
+
+A known network is dominated when a front member has both a higher validation
+accuracy and a lower latency. This is a stand-in for a multi-objective search
+(``objectives``), which this script can use once the estimators offer it.
+
+Usage::
+
+    nice -n 10 python benchmarks/mobile_front.py --data digits --n-trials 30 \\
+        --max-epochs 30 --plot docs/spaces/mobile_front_digits.png --write-docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import numpy as np
+import optuna
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import train_test_split
+
+from sknas.evaluation.training import TrainingEvaluator
+from sknas.samplers import make_sampler
+from sknas.spaces import MobileSpace
+
+try:  # run as a script (benchmarks/ on sys.path) or as benchmarks.mobile_front
+    from _common import command_line, machine_description, markdown_table, write_section
+    from _mobile import MOBILE_DOCS, latency_function, load_images
+except ImportError:  # pragma: no cover
+    from benchmarks._common import (
+        command_line,
+        machine_description,
+        markdown_table,
+        write_section,
+    )
+    from benchmarks._mobile import MOBILE_DOCS, latency_function, load_images
+
+KNOWN = ("mobilenet_v2", "mnasnet_1_0", "mobilenet_v3_small", "mobilenet_v3_large")
+
+
+def pareto_front(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Points no other point beats on accuracy (>=) and latency (<=) with one strict."""
+    front = []
+    for p in points:
+        if not any(
+            q["valid_acc"] >= p["valid_acc"] and q["latency_ms"] <= p["latency_ms"]
+            and (q["valid_acc"] > p["valid_acc"] or q["latency_ms"] < p["latency_ms"])
+            for q in points
+        ):
+            front.append(p)
+    return sorted(front, key=lambda p: p["latency_ms"])
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("digits", "mnist"), default="digits")
+    parser.add_argument("--n-trials", type=int, default=30)
+    parser.add_argument("--strategy", default="tpe")
+    parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--widths", type=float, nargs="+", default=[0.5, 1.0])
+    parser.add_argument("--repeats", type=int, default=30, help="timed passes per latency")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
+    parser.add_argument("--no-test", action="store_true",
+                        help="skip the refits on all training images and the test scores")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", default=None, help="write the figure to this PNG")
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(1)
+    measure, clock = latency_function(args.clock)
+    X_train, X_test, y_train, y_test, shape = load_images(args.data, random_state=args.seed)
+    n_features = X_train.shape[1]
+    train, valid = train_test_split(
+        np.arange(len(X_train)), test_size=0.2, stratify=y_train, random_state=args.seed
+    )
+    space = MobileSpace(image_shape=shape)
+    evaluator = TrainingEvaluator(
+        space, task="classification", n_outputs=10, scorer=get_scorer("accuracy"),
+        splits=[(train, valid)], max_epochs=args.max_epochs, patience=args.patience,
+        n_threads=1,
+    )
+
+    def evaluate(arch: Any, seed: int, kind: str) -> dict[str, Any]:
+        result = evaluator.evaluate(arch, X_train, y_train, seed=seed)
+        module = space.build_module(arch, n_features, 10)
+        latency = measure(module, (n_features,), repeats=args.repeats, warmup=5, n_threads=1)
+        record = {
+            "kind": kind, "arch": arch.key(), "params": arch.params, "valid_acc": result.score,
+            "latency_ms": latency, "n_parameters": result.n_parameters,
+            "epochs": result.best_epochs[0], "seed": seed,
+        }
+        print(f"{kind:8s} acc {result.score:.4f}  {latency:7.3f} ms  "
+              f"{result.n_parameters:9d} params  {arch.key()[:60]}", flush=True)
+        return record
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=make_sampler(args.strategy, seed=args.seed, search_space=space),
+    )
+    study.enqueue_trial(space.initial_params()[0])
+    dists = space.distributions()
+    searched: list[dict[str, Any]] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        params = {name: trial.suggest_categorical(name, d.choices) for name, d in dists.items()}
+        record = evaluate(space.decode(params), args.seed + trial.number, "searched")
+        searched.append(record)
+        return float(record["valid_acc"])
+
+    study.optimize(objective, n_trials=args.n_trials)
+    known = [
+        evaluate(space.network(name, width), args.seed, "known")
+        for name in KNOWN for width in args.widths
+    ]
+    front = pareto_front(searched)
+
+    def test_accuracy(record: dict[str, Any]) -> float:
+        arch = space.decode(record["params"])
+        net = evaluator.fit_final(arch, X_train, y_train, n_epochs=record["epochs"],
+                                  seed=record["seed"])
+        return float(np.mean(net.predict(X_test) == y_test))
+
+    for record in front + known:
+        record["test_acc"] = float("nan") if args.no_test else test_accuracy(record)
+    for record in known:
+        record["dominated_by"] = [
+            p["arch"] for p in front
+            if p["valid_acc"] > record["valid_acc"] and p["latency_ms"] < record["latency_ms"]
+        ]
+    dominated = [r for r in known if r["dominated_by"]]
+    result = {"data": args.data, "shape": shape, "clock": clock, "front": front,
+              "known": known, "searched": searched, "n_dominated": len(dominated)}
+    verdict = (
+        f"The searched front dominates {len(dominated)} of the {len(known)} known networks "
+        "(a front member with higher validation accuracy and lower latency): "
+        + (", ".join(r["arch"] for r in dominated) if dominated else "none")
+        + "."
+    )
+    print(verdict)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(result, handle, indent=1, default=str)
+    if args.plot:
+        plot(searched, front, known, args.plot, args.data)
+    if args.write_docs:
+        tested = not args.no_test
+        rows = [
+            [r["kind"] if r["kind"] == "known" else "front",
+             "`" + r["arch"].replace("|", "\\|") + "`",
+             f"{r['valid_acc']:.4f}"] + ([f"{r['test_acc']:.4f}"] if tested else [])
+            + [f"{r['latency_ms']:.3f}", f"{r['n_parameters']:,}",
+               "yes" if r.get("dominated_by") else ""]
+            for r in sorted(front + known, key=lambda r: r["latency_ms"])
+        ]
+        body = (
+            f"Measured by `{command_line()}` on {machine_description()}: {args.data} "
+            f"{shape}, {len(X_train)} training images (a fifth for validation), "
+            f"{len(X_test)} test images; {args.n_trials} candidates by `{args.strategy}`, "
+            f"at most {args.max_epochs} epochs (patience {args.patience}); latency: {clock}, "
+            f"batch 1, one thread, median of {args.repeats} passes.\n\n"
+            + markdown_table(
+                ["", "network", "valid acc"] + (["test acc"] if tested else [])
+                + ["latency ms", "parameters", "dominated"], rows,
+            )
+            + f"\n\n{verdict}\n"
+        )
+        if args.plot:
+            body += f"\n![accuracy vs latency]({args.plot.split('docs/spaces/')[-1]})\n"
+        write_section(f"Accuracy-latency front ({args.data})", body, MOBILE_DOCS)
+    return result
+
+
+def plot(searched: list, front: list, known: list, path: str, data: str) -> None:
+    """Scatter of the candidates, the front as a step line, the known networks labelled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    ax.scatter([r["latency_ms"] for r in searched], [r["valid_acc"] for r in searched],
+               s=14, color="0.65", label="searched candidates")
+    ax.step([r["latency_ms"] for r in front], [r["valid_acc"] for r in front], where="post",
+            color="C0", marker="o", label="searched front")
+    for r in known:
+        ax.scatter(r["latency_ms"], r["valid_acc"], marker="s", color="C3")
+        ax.annotate(r["arch"], (r["latency_ms"], r["valid_acc"]), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
+    ax.scatter([], [], marker="s", color="C3", label="known networks")
+    ax.set_xscale("log")
+    ax.set_xlabel("CPU latency, batch 1, one thread (ms)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(f"MobileSpace on {data}")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
