@@ -753,12 +753,12 @@ class BaseNAS(BaseEstimator):
                 directions=directions(check_objectives(self.objectives)),
                 load_if_exists=True,
             )
-            check_study_directions(study, check_objectives(self.objectives))
             if self.storage is not None:  # before any training: refuse another search's study
                 record = study_record(
                     self, space, job.X, job.y, job.n_outputs, job.sample_weight
                 )
                 check_or_record(study, record, describe_storage(self.storage))
+            check_study_directions(study, check_objectives(self.objectives))
             if not study.trials:
                 for params in space.initial_params():
                     study.enqueue_trial(params, user_attrs={"initial": True})

@@ -80,8 +80,12 @@ def test_a_study_built_for_another_search_is_refused_before_training(
 
 def test_a_plain_optuna_study_is_resumed_only_when_empty(tmp_path, data):
     url = f"sqlite:///{tmp_path / 'plain.db'}"
-    optuna.create_study(storage=url, study_name="empty")
+    optuna.create_study(storage=url, study_name="empty", direction="maximize")
     NASClassifier(n_trials=1, storage=url, study_name="empty", **TINY).fit(*data)
+    # An empty study made for the opposite direction would minimise the score: refused.
+    optuna.create_study(storage=url, study_name="minimising")
+    with pytest.raises(ValueError, match="optimises \\['minimize'\\].*needs \\['maximize'\\]"):
+        NASClassifier(n_trials=1, storage=url, study_name="minimising", **TINY).fit(*data)
     plain = optuna.create_study(storage=url, study_name="plain")
     plain.optimize(lambda trial: trial.suggest_float("x", 0, 1), n_trials=1)
     with pytest.raises(ValueError, match="not created by sknas"):

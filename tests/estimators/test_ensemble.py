@@ -34,7 +34,9 @@ from sknas.evaluation.training import TrainingEvaluator
 from sknas.testing import expected_failed_checks
 from sknas.utils.preprocessing import transform_table
 
-TINY = dict(n_trials=4, max_epochs=4, random_state=0, device="cpu")
+#: The plain MLP space: with these seeds its top candidates are close, so the ensembles
+#: below combine several networks (the tests read their members).
+TINY = dict(n_trials=4, max_epochs=4, random_state=0, device="cpu", search_space="mlp")
 #: As tests/estimators/test_sklearn_checks.py, with a third candidate to combine.
 CHECKS = dict(n_trials=3, max_epochs=15, patience=5, random_state=0, device="cpu")
 
