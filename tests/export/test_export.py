@@ -66,7 +66,8 @@ def array_ensemble():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(160, 6)) * [1, 10, 100, 0.1, 1, 1]
     y = (X[:, 0] + X[:, 1] / 10 > 0).astype(int) + (X[:, 2] > 50)
-    clf = NASClassifier(ensemble_size=4, **TINY).fit(X, y)
+    # The plain MLP space: with this seed the ensemble combines several networks.
+    clf = NASClassifier(ensemble_size=4, search_space="mlp", **TINY).fit(X, y)
     return clf, rng.normal(size=(30, 6)) * [1, 10, 100, 0.1, 1, 1]
 
 
@@ -74,7 +75,8 @@ def array_ensemble():
 def frame_regressor(frames):
     train, _ = frames
     y = 1e4 + 50 * _target(train)  # far from zero: the de-standardisation must keep digits
-    settings = {**TINY, "random_state": 3}  # a seed whose ensemble has two members
+    # The plain MLP space and a seed whose ensemble has two members.
+    settings = {**TINY, "random_state": 3, "search_space": "mlp"}
     return NASRegressor(missing_values="impute", ensemble_size=3, **settings).fit(train, y)
 
 
@@ -100,6 +102,23 @@ def test_onnx_dataframe_classifier_matches_predict_proba(frame_classifier, frame
     label, proba = session.run(["label", "probabilities"], onnx_inputs(frame_classifier, test))
     np.testing.assert_allclose(proba, frame_classifier.predict_proba(test), atol=1e-4)
     np.testing.assert_array_equal(label, frame_classifier.predict(test))
+
+
+@pytest.mark.parametrize("method", ["onnx", "torchscript"])
+def test_periodic_embeddings_and_clipped_inputs_are_exported(method, tmp_path):
+    from sknas.spaces import MLPSpace
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(80, 4)) * [1, 50, 0.1, 1]
+    y = (np.sin(X[:, 0] * 3) + X[:, 1] / 50 > 0).astype(int)
+    space = MLPSpace(embeddings=("periodic",), input_clips=(True,), max_layers=1)
+    clf = NASClassifier(search_space=space, **{**TINY, "n_trials": 1}).fit(X, y)
+    X_new = rng.normal(size=(25, 4)) * [1, 50, 0.1, 1]
+    if method == "onnx":
+        _, proba = _onnx_session(clf, tmp_path).run(None, {"X": X_new.astype(np.float32)})
+    else:
+        _, proba = _torchscript(clf, tmp_path)(torch.as_tensor(X_new, dtype=torch.float32))
+    np.testing.assert_allclose(np.asarray(proba), clf.predict_proba(X_new), atol=1e-4)
 
 
 def test_onnx_array_ensemble_matches_predict_proba(array_ensemble, tmp_path):
