@@ -184,8 +184,8 @@ def multiobjective_search(args: argparse.Namespace, X_train: np.ndarray, y_train
         record["latency_again_ms"] = deployed_latency(space.decode(record["params"]))
     for record in known:
         record["latency_again_ms"] = record["latency_ms"]
-    clock = ("wall clock by sknas.latency.measure_latency on the deployed network "
-             f"(float64, batch {clf.latency_batch_size})")
+    clock = ("wall clock by `sknas.latency.measure_latency` on the deployed network "
+             "(input scaling around it, float64)")
     return searched, front, known, evaluator, clock
 
 
