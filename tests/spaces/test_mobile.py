@@ -230,3 +230,50 @@ def test_a_fitted_mobile_network_saves_and_loads(digits_images, tmp_path):
     clf.save(tmp_path / "model.skops")
     loaded = sknas.load(tmp_path / "model.skops")
     np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+def test_lookup_table_latency_sums_the_blocks_of_the_mobile_space():
+    from sknas.latency import LookupTableLatency
+
+    space = MobileSpace(granularity="block", **TINY)
+    lut = LookupTableLatency(space, 64, 3, repeats=3, warmup=1)
+    params = space.initial_params()[0] | {"stage1_blocks": 1}
+    # a choice of a block that is not there: another architecture, the same blocks
+    absent = params | {"stage1_block1_kernel": 7 if params["stage1_block1_kernel"] != 7 else 3}
+    changed = params | {"stage1_block0_kernel": 7 if params["stage1_block0_kernel"] != 7 else 3}
+    first = lut.predict(space.decode(params))
+    blocks = space.latency_blocks(space.decode(params), 64, 3)
+    assert len(lut.table_) == len({f"{k}@{s}" for k, _, s in blocks}) >= 3  # stem, blocks, head
+    assert all(f"{k}@{s}" in lut.table_ for k, _, s in blocks)
+    assert np.isfinite(first) and first > 0
+    assert lut.predict(space.decode(absent)) == first
+    n_entries = len(lut.table_)
+    other = lut.predict(space.decode(changed))
+    assert np.isfinite(other) and other > 0
+    # only the changed block (and what follows it with new channels, if any) is measured anew
+    assert n_entries < len(lut.table_) < 2 * n_entries
+
+
+def test_latency_objective_search_of_the_mobile_space_and_refit_under_a_budget(
+    digits_images, tmp_path
+):
+    from sklearn.base import clone
+
+    X, y = digits_images
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    clf = NASClassifier(
+        search_space=MobileSpace(**TINY), objectives=("score", "latency"), strategy="random",
+        n_trials=3, max_epochs=1, refit=False, random_state=0, device="cpu",
+        storage=storage, study_name="mobile",
+    ).fit(X, y)
+    front = clf.pareto_front_
+    assert len(front) >= 1
+    latency = np.asarray(clf.cv_results_["cost_latency"], dtype=float)
+    assert np.all(np.isfinite(latency[front])) and np.all(latency[front] > 0)
+    budget = float(latency[front].max())
+    # the same storage and study: the finished search resumes without new trials and refits
+    deployed = clone(clf).set_params(refit={"latency": budget}).fit(X, y)
+    assert len(deployed.study_.trials) == 3
+    assert deployed.best_index_ in set(deployed.pareto_front_.tolist())
+    assert deployed.cv_results_["cost_latency"][deployed.best_index_] <= budget
+    assert deployed.predict(X).shape == (len(X),)
