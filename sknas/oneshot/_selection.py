@@ -36,7 +36,11 @@ def perturbation_selection(loop: SearchLoop) -> list[int]:
         net.mask = None
     chosen = [int(f) for f in net.fixed if f is not None]
     net.clear_fixed()
-    return chosen
+    # the supernet reads a valid path off the chosen ops (its own rule, e.g. two inputs
+    # per DARTS node ranked by the chosen op's weight); one op per edge stays as chosen
+    strength = np.zeros((n_edges, n_ops))
+    strength[np.arange(n_edges), chosen] = 1.0 + net.probabilities()[np.arange(n_edges), chosen]
+    return net.derive(strength)
 
 
 def perturb_alphas(loop: SearchLoop, epsilon: float) -> None:
@@ -89,7 +93,8 @@ def fix_random_path(loop: SearchLoop) -> None:
 
 
 def _random_path(loop: SearchLoop) -> list[int]:
-    return [int(loop.rng.integers(len(c))) for c in loop.net.choices]
+    net = loop.net
+    return net.path_indices([int(loop.rng.integers(n)) for n in net.path_sizes()])
 
 
 def rank_sampled(loop: SearchLoop, n_samples: int,
@@ -118,7 +123,7 @@ def controller(loop: SearchLoop, strategy: Any) -> Any:
     if "controller" not in loop.state:
         from sknas.samplers._controller import Controller
 
-        sizes = [len(c) for c in loop.net.choices]
+        sizes = loop.net.path_sizes()
         seed = int(loop.rng.integers(2**31))
         loop.state["controller"] = Controller(
             sizes, "lstm", 64, seed, float(strategy.option("controller_lr"))
@@ -134,7 +139,7 @@ def train_controller(loop: SearchLoop, strategy: Any) -> float:
     loop.net.clear_fixed()
     for _ in range(int(strategy.option("controller_steps"))):
         path = ctrl.sample()
-        reward = loop.score(path, rows=loop.batch_size)
+        reward = loop.score(loop.net.path_indices(path), rows=loop.batch_size)
         baseline = loop.state["baseline"]
         baseline = reward if baseline is None else 0.95 * baseline + 0.05 * reward
         loop.state["baseline"] = baseline

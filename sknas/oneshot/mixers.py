@@ -280,7 +280,8 @@ class PartialChannelMixer(SoftmaxMixer):
     The sampled channels (the first ``C/k``; the channel shuffle that follows
     moves different channels there at the next edge) go through the softmax
     mixture of operations built for ``C/k`` channels; the others are
-    concatenated back unchanged and the channels are shuffled in ``k``
+    concatenated back unchanged (max-pooled by 2 on a strided edge, as in
+    PC-DARTS' reduction cells) and the channels are shuffled in ``k``
     groups. The supernet also normalises each node's incoming edges
     (``edge_normalization``).
 
@@ -310,7 +311,10 @@ class PartialChannelMixer(SoftmaxMixer):
             return super().mix(ops, x, alpha, training, mask)
         part = x.shape[1] // k
         out = _weighted_sum(ops, x[:, :part], _masked(self.weights(alpha, training), mask))
-        merged = torch.cat([out, x[:, part:]], dim=1)
+        rest = x[:, part:]
+        if rest.shape[-1] != out.shape[-1]:  # a strided edge: the bypass is max-pooled too
+            rest = F.max_pool2d(rest, 2, 2, ceil_mode=True)
+        merged = torch.cat([out, rest], dim=1)
         n, c, h, w = merged.shape
         return merged.view(n, k, c // k, h, w).transpose(1, 2).reshape(n, c, h, w)
 

@@ -221,7 +221,7 @@ class ENAS(OneShotStrategy):
     def before_weight_step(self, loop):  # noqa: D102
         from sknas.oneshot._selection import controller, fix_path
 
-        fix_path(loop, controller(loop, self).sample())
+        fix_path(loop, loop.net.path_indices(controller(loop, self).sample()))
 
     def end_epoch(self, loop, epoch, record):  # noqa: D102
         from sknas.oneshot._selection import train_controller
@@ -233,8 +233,10 @@ class ENAS(OneShotStrategy):
         from sknas.oneshot._selection import controller, rank_sampled
 
         loop.net.clear_fixed()
+        ctrl = controller(loop, self)
         return rank_sampled(
-            loop, int(self.option("n_samples")), sampler=controller(loop, self).sample
+            loop, int(self.option("n_samples")),
+            sampler=lambda: loop.net.path_indices(ctrl.sample()),
         )
 
 

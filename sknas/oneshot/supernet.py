@@ -139,17 +139,70 @@ class Supernet(nn.Module):
         return probs.cpu().double().numpy()
 
     def argmax_indices(self) -> list[int]:
-        """The most weighted choice of each edge (a fixed edge keeps its choice).
+        """The derived choice of each edge (a fixed edge keeps its choice).
+
+        The mixer's weights, scaled by each edge's normalisation weight, go
+        through :meth:`derive`; a fixed edge enters as a one-hot row.
 
         Returns
         -------
         list of int
         """
         probs = self.probabilities()
-        return [
-            int(f) if f is not None else int(np.argmax(probs[e]))
-            for e, f in enumerate(self.fixed)
-        ]
+        if hasattr(self, "betas"):
+            with torch.no_grad():
+                scales = [float(self.edge_scale(e)) for e in range(len(self.choices))]
+            probs = probs * np.asarray(scales)[:, None]
+        for e, f in enumerate(self.fixed):
+            if f is not None:
+                probs[e] = 0.0
+                probs[e, f] = 1.0
+        return self.derive(probs)
+
+    def derive(self, weights: np.ndarray) -> list[int]:
+        """The discrete path read off a strength per edge and choice (hook).
+
+        The default takes the strongest choice of each edge; a supernet whose
+        space constrains paths (e.g. two inputs per DARTS node) overrides it.
+
+        Parameters
+        ----------
+        weights : numpy.ndarray of shape (n_edges, n_ops)
+            Strength of each choice of each edge (higher is stronger).
+
+        Returns
+        -------
+        list of int
+            One choice index per edge; :meth:`to_params` accepts it.
+        """
+        return [int(np.argmax(row)) for row in weights]
+
+    def path_sizes(self) -> list[int]:
+        """Number of choices of each decision of a sampled path (hook).
+
+        Path samplers (random sampling, the ENAS controller) draw one index
+        per decision and turn it into edge choices with :meth:`path_indices`.
+        The default has one decision per edge.
+
+        Returns
+        -------
+        list of int
+        """
+        return [len(c) for c in self.choices]
+
+    def path_indices(self, decisions: Sequence[int]) -> list[int]:
+        """The edge choices of one index per decision of :meth:`path_sizes` (hook).
+
+        Parameters
+        ----------
+        decisions : sequence of int
+
+        Returns
+        -------
+        list of int
+            One choice index per edge.
+        """
+        return [int(d) for d in decisions]
 
     def set_fixed(self, indices: Sequence[int | None]) -> None:
         """Fix the choice of each edge (None: leave the edge mixed).

@@ -364,21 +364,63 @@ class DARTSSpace(SearchSpace):
         torch.nn.Module
         """
         from sknas.spaces._darts_module import DARTSNetwork
+
+        genotype = self.genotype(arch)
+        return DARTSNetwork(
+            normal=genotype.normal,
+            reduce=genotype.reduce,
+            image_shape=self._image_shape(n_features_in),
+            n_outputs=int(n_outputs),
+            channels=self.channels,
+            cells=self.cells,
+        )
+
+    def build_supernet(self, n_features_in: int, n_outputs: int, mixer: Any) -> torch.nn.Module:
+        """Build DARTS' search network: a mixed edge from every state to every node.
+
+        The supernet has the stem, cell preprocessing, reductions and
+        classifier of :meth:`build_module` (``cells`` cells of ``channels``
+        channels: the small search stack) and, in each cell, a mixed edge
+        from every earlier state to every intermediate node holding every
+        operation of ``ops`` (and ``none``). Normal cells share one block of
+        architecture parameters, reduction cells another. Derivation keeps
+        per node the two inputs with the strongest operation other than
+        ``none`` (DARTS' rule). See :class:`sknas.oneshot.darts_supernet.DARTSSupernet`.
+
+        Parameters
+        ----------
+        n_features_in : int
+            Number of features of a flattened image.
+        n_outputs : int
+            Number of classes.
+        mixer : sknas.oneshot.mixers.EdgeMixer
+            How each edge combines its operations.
+
+        Returns
+        -------
+        sknas.oneshot.darts_supernet.DARTSSupernet
+        """
+        from sknas.oneshot.darts_supernet import DARTSSupernet
+
+        return DARTSSupernet(
+            image_shape=self._image_shape(n_features_in),
+            n_outputs=int(n_outputs),
+            mixer=mixer,
+            ops=self._ops(),
+            n_nodes=self._n_nodes(),
+            channels=self.channels,
+            cells=self.cells,
+        )
+
+    def _image_shape(self, n_features_in: int) -> tuple[int, int, int]:
+        """Check the stack's sizes and resolve the image shape."""
         from sknas.spaces._images import resolve_image_shape
 
         for name in ("channels", "cells"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"DARTSSpace: {name} must be an int >= 1, got {value!r}.")
-        genotype = self.genotype(arch)
-        return DARTSNetwork(
-            normal=genotype.normal,
-            reduce=genotype.reduce,
-            image_shape=resolve_image_shape(self.image_shape, int(n_features_in), "DARTSSpace"),
-            n_outputs=int(n_outputs),
-            channels=self.channels,
-            cells=self.cells,
-        )
+        return resolve_image_shape(self.image_shape, int(n_features_in), "DARTSSpace")
 
 
 def _cell_key(edges: Sequence[tuple[str, int]]) -> str:
