@@ -152,3 +152,19 @@ def test_search_on_digits_refits_the_larger_stack():
     assert len(inner.cells) == 3 and inner.stem[0].out_channels == 3 * 4
     assert clf.predict(X).shape == (150,)
     assert np.isfinite(clf.cv_results_["mean_test_score"]).all()
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_every_strategy_trains_darts_cells_end_to_end_and_refits_the_larger_stack(strategy):
+    """The #14 bar: each black-box strategy fits on digits and transfers at refit."""
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:60] / 16.0).reshape(-1, 1, 8, 8), y[:60]
+    space = DARTSSpace(channels=2, cells=1, n_nodes=2, final_cells=3, final_channels=4)
+    clf = NASClassifier(
+        search_space=space, strategy=strategy, n_trials=3, max_epochs=1, random_state=0
+    ).fit(X, y)
+    assert list(clf.cv_results_["state"]) == ["COMPLETE"] * 3
+    assert clf.best_architecture_.space == "darts"
+    inner = clf.best_estimator_.module_.inner
+    assert len(inner.cells) == 3 and inner.stem[0].out_channels == 3 * 4
+    assert clf.predict(X).shape == (60,)
