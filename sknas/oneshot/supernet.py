@@ -288,7 +288,7 @@ def build_supernet(
     if not supports_supernet(space):
         raise ValueError(
             f"The search space {type(space).__name__} has no supernet, so a one-shot strategy "
-            "cannot search it; use search_space='nb201' (or a space that implements "
+            "cannot search it; use search_space='nb201' or 'darts' (or a space that implements "
             "build_supernet), or a black-box strategy such as strategy='tpe'."
         )
     net = space.build_supernet(n_features_in, n_outputs, make_mixer(mixer))
