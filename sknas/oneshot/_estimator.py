@@ -49,8 +49,8 @@ def check_oneshot_space(space: Any) -> None:
     if type(space).build_supernet is SearchSpace.build_supernet:
         raise ValueError(
             f"strategy is a one-shot strategy, but the search space {type(space).__name__} "
-            "has no supernet (build_supernet); use search_space='nb201' or 'darts' for images, or a "
-            "black-box strategy such as strategy='tpe'."
+            "has no supernet (build_supernet); use search_space='nb201' or 'darts' for images, "
+            "or a black-box strategy such as strategy='tpe'."
         )
 
 

@@ -95,7 +95,7 @@ class MixedDARTSCell(nn.Module):
         for _ in range(self.n_nodes):
             total: Any = 0.0
             for state in list(states):
-                edge = self.edges[e]
+                edge: MixedEdge = self.edges[e]  # type: ignore[assignment]
                 total = total + edge(state, net) * net.edge_scale(edge.index)
                 e += 1
             states.append(total)
@@ -157,6 +157,8 @@ class DARTSSupernet(Supernet):
         )
         c_prev_prev, c_prev, c_curr = c_curr, c_curr, channels
         self.cells = nn.ModuleList()
+        #: Row of ``alphas`` of each cell's first edge (normal cells 0, reduction cells 14).
+        self.cell_offsets: list[int] = []
         reduction_prev = False
         n_edges = len(self.cell_edges)
         for i in range(cells):
@@ -169,6 +171,7 @@ class DARTSSupernet(Supernet):
             )
             reduction_prev = reduction
             self.cells.append(cell)
+            self.cell_offsets.append(n_edges if reduction else 0)
             c_prev_prev, c_prev = c_prev, cell.multiplier * c_curr
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, n_outputs)
@@ -361,7 +364,7 @@ def darts_discrete_state_dict(
             state[key] = value
             continue
         cell, edge, op, rest = match.groups()
-        row = int(net.cells[int(cell)].edges[int(edge)].index)
+        row = int(edge) + net.cell_offsets[int(cell)]
         if row in slots and int(op) == int(indices[row]):
             state[f"cells.{cell}.ops.{slots[row]}.{rest}"] = value
     return state
