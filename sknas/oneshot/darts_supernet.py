@@ -26,8 +26,7 @@ from torch import nn
 
 from sknas.oneshot.mixers import EdgeMixer
 from sknas.oneshot.supernet import MixedEdge, Supernet
-from sknas.spaces._darts_module import FactorizedReduce, make_darts_op
-from sknas.spaces._nb201_module import ReLUConvBN
+from sknas.spaces._darts_module import make_darts_op, preprocessing, stack
 
 __all__ = ["DARTSSupernet", "MixedDARTSCell", "darts_discrete_state_dict"]
 
@@ -71,12 +70,9 @@ class MixedDARTSCell(nn.Module):
         fraction: int = 1,
     ) -> None:
         super().__init__()
-        self.preprocess0: nn.Module = (
-            FactorizedReduce(c_prev_prev, channels)
-            if reduction_prev
-            else ReLUConvBN(c_prev_prev, channels, 1, 1, 0)
+        self.preprocess0, self.preprocess1 = preprocessing(
+            c_prev_prev, c_prev, channels, reduction_prev
         )
-        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, 0)
         self.reduction = reduction
         self.n_nodes = n_nodes
         self.multiplier = n_nodes
@@ -150,29 +146,18 @@ class DARTSSupernet(Supernet):
         self.n_nodes = int(n_nodes)
         self.cell_edges = _cell_edges(self.n_nodes)
         self.image_shape = tuple(image_shape)
-        c_curr = 3 * channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(image_shape[0], c_curr, 3, padding=1, bias=False),
-            nn.BatchNorm2d(c_curr),
-        )
-        c_prev_prev, c_prev, c_curr = c_curr, c_curr, channels
-        self.cells = nn.ModuleList()
+        n_edges = len(self.cell_edges)
         #: Row of ``alphas`` of each cell's first edge (normal cells 0, reduction cells 14).
         self.cell_offsets: list[int] = []
-        reduction_prev = False
-        n_edges = len(self.cell_edges)
-        for i in range(cells):
-            reduction = i in (cells // 3, 2 * cells // 3)
-            if reduction:
-                c_curr *= 2
-            cell = MixedDARTSCell(
-                self.ops, self.n_nodes, c_prev_prev, c_prev, c_curr, reduction,
-                reduction_prev, offset=n_edges if reduction else 0, fraction=fraction,
-            )
-            reduction_prev = reduction
-            self.cells.append(cell)
+
+        def make_cell(c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool):
             self.cell_offsets.append(n_edges if reduction else 0)
-            c_prev_prev, c_prev = c_prev, cell.multiplier * c_curr
+            return MixedDARTSCell(
+                self.ops, self.n_nodes, c_pp, c_p, c, reduction, reduction_prev,
+                offset=self.cell_offsets[-1], fraction=fraction,
+            )
+
+        self.stem, self.cells, c_prev = stack(image_shape[0], channels, cells, make_cell)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, n_outputs)
         names = [f"{cell}_edge_{i}_{j}" for cell in _CELLS for i, j in self.cell_edges]

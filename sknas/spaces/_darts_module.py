@@ -8,7 +8,8 @@ drop-path are not part of it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -16,7 +17,7 @@ from torch.nn import functional as F
 
 from sknas.spaces._nb201_module import ReLUConvBN
 
-__all__ = ["DARTSNetwork", "DARTSCell", "make_darts_op"]
+__all__ = ["DARTSNetwork", "DARTSCell", "make_darts_op", "preprocessing", "stack"]
 
 
 class Zero(nn.Module):
@@ -109,6 +110,75 @@ def make_darts_op(name: str, channels: int, stride: int) -> nn.Module:
     raise ValueError(f"Unknown DARTS operation {name!r}.")
 
 
+def preprocessing(
+    c_prev_prev: int, c_prev: int, channels: int, reduction_prev: bool
+) -> tuple[nn.Module, nn.Module]:
+    """The modules that bring a cell's two inputs to ``channels`` (and one resolution).
+
+    Parameters
+    ----------
+    c_prev_prev, c_prev : int
+        Channels of the two previous cells' outputs.
+    channels : int
+        Channels of the cell.
+    reduction_prev : bool
+        Whether the previous cell reduced (input 0 is then reduced too).
+
+    Returns
+    -------
+    tuple of torch.nn.Module
+    """
+    first: nn.Module = (
+        FactorizedReduce(c_prev_prev, channels)
+        if reduction_prev
+        else ReLUConvBN(c_prev_prev, channels, 1, 1, 0)
+    )
+    return first, ReLUConvBN(c_prev, channels, 1, 1, 0)
+
+
+def stack(
+    image_channels: int, channels: int, cells: int, make_cell: Callable[..., nn.Module]
+) -> tuple[nn.Sequential, nn.ModuleList, int]:
+    """DARTS' stem and cells: reduction cells at 1/3 and 2/3 of the depth.
+
+    Parameters
+    ----------
+    image_channels : int
+        Channels of the images.
+    channels : int
+        ``C``: channels of the first cells (the stem has ``3C``).
+    cells : int
+        Number of cells.
+    make_cell : callable
+        ``make_cell(c_prev_prev, c_prev, channels, reduction, reduction_prev)``
+        returns a cell with a ``multiplier`` (nodes concatenated in its output).
+
+    Returns
+    -------
+    stem : torch.nn.Sequential
+    cells : torch.nn.ModuleList
+    c_out : int
+        Channels of the last cell's output.
+    """
+    c_curr = 3 * channels
+    stem = nn.Sequential(
+        nn.Conv2d(image_channels, c_curr, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_curr),
+    )
+    c_prev_prev, c_prev, c_curr = c_curr, c_curr, channels
+    layers = nn.ModuleList()
+    reduction_prev = False
+    for i in range(cells):
+        reduction = i in (cells // 3, 2 * cells // 3)
+        if reduction:
+            c_curr *= 2
+        cell: Any = make_cell(c_prev_prev, c_prev, c_curr, reduction, reduction_prev)
+        reduction_prev = reduction
+        layers.append(cell)
+        c_prev_prev, c_prev = c_prev, int(cell.multiplier) * c_curr
+    return stem, layers, c_prev
+
+
 class DARTSCell(nn.Module):
     """A normal or reduction cell: each node sums two operations on earlier states.
 
@@ -137,12 +207,9 @@ class DARTSCell(nn.Module):
         reduction_prev: bool,
     ) -> None:
         super().__init__()
-        self.preprocess0: nn.Module = (
-            FactorizedReduce(c_prev_prev, channels)
-            if reduction_prev
-            else ReLUConvBN(c_prev_prev, channels, 1, 1, 0)
+        self.preprocess0, self.preprocess1 = preprocessing(
+            c_prev_prev, c_prev, channels, reduction_prev
         )
-        self.preprocess1 = ReLUConvBN(c_prev, channels, 1, 1, 0)
         self.indices = [int(index) for _, index in edges]
         self.ops = nn.ModuleList(
             make_darts_op(name, channels, 2 if reduction and index < 2 else 1)
@@ -192,25 +259,12 @@ class DARTSNetwork(nn.Module):
     ) -> None:
         super().__init__()
         self.image_shape = tuple(image_shape)
-        c_curr = 3 * channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(image_shape[0], c_curr, 3, padding=1, bias=False),
-            nn.BatchNorm2d(c_curr),
+        self.stem, self.cells, c_prev = stack(
+            image_shape[0], channels, cells,
+            lambda c_pp, c_p, c, reduction, reduction_prev: DARTSCell(
+                reduce if reduction else normal, c_pp, c_p, c, reduction, reduction_prev
+            ),
         )
-        c_prev_prev, c_prev, c_curr = c_curr, c_curr, channels
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        for i in range(cells):
-            reduction = i in (cells // 3, 2 * cells // 3)
-            if reduction:
-                c_curr *= 2
-            cell = DARTSCell(
-                reduce if reduction else normal,
-                c_prev_prev, c_prev, c_curr, reduction, reduction_prev,
-            )
-            reduction_prev = reduction
-            self.cells.append(cell)
-            c_prev_prev, c_prev = c_prev, cell.multiplier * c_curr
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_prev, n_outputs)
 

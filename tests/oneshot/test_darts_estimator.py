@@ -4,31 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
 
 import sknas
 from sknas import NASClassifier
 from sknas.oneshot import GDAS, ONESHOT_STRATEGIES
 from sknas.spaces import DARTSSpace
+from tests.oneshot.conftest import small_strategy
 
 # one (reduction) cell of 4 channels searched; the refit stacks 3 cells of 4 channels
 SPACE = DARTSSpace(channels=4, cells=1, final_cells=3)
-
-
-@pytest.fixture(scope="module")
-def images() -> tuple[np.ndarray, np.ndarray]:
-    X, y = load_digits(return_X_y=True)
-    keep = np.random.default_rng(0).choice(len(X), size=40, replace=False)
-    return (X[keep] / 16.0).reshape(-1, 1, 8, 8).astype(np.float32), y[keep]
-
-
-def _small(name: str):
-    options = {
-        "rsws": {"n_samples": 3},
-        "enas": {"n_samples": 3, "controller_steps": 2},
-        "robust_darts": {"power_iterations": 2},
-    }
-    return ONESHOT_STRATEGIES[name](epochs=1, batch_size=64, options=options.get(name))
 
 
 @pytest.mark.parametrize("name", sorted(ONESHOT_STRATEGIES))
@@ -37,7 +21,7 @@ def test_every_oneshot_strategy_searches_darts_cells_and_survives_save_load(
 ):
     X, y = images
     model = NASClassifier(
-        strategy=_small(name), search_space=SPACE, max_epochs=1, random_state=0,
+        strategy=small_strategy(name), search_space=SPACE, max_epochs=1, random_state=0,
     ).fit(X, y)
     assert model.cv_results_["state"][0] == "COMPLETE"
     trial = model.study_.trials[0]

@@ -10,32 +10,16 @@ import sknas
 from sknas import NASClassifier
 from sknas.oneshot import GDAS, ONESHOT_STRATEGIES, RSWS
 from sknas.spaces import NB201Space
+from tests.oneshot.conftest import small_strategy
 
 SPACE = NB201Space(channels=4, cells_per_stage=1)
-
-
-@pytest.fixture(scope="module")
-def images() -> tuple[np.ndarray, np.ndarray]:
-    X, y = load_digits(return_X_y=True)
-    rng = np.random.default_rng(0)
-    keep = rng.choice(len(X), size=48, replace=False)
-    return (X[keep] / 16.0).reshape(-1, 1, 8, 8).astype(np.float32), y[keep]
-
-
-def _small(name: str):
-    options = {
-        "rsws": {"n_samples": 4},
-        "enas": {"n_samples": 4, "controller_steps": 2},
-        "robust_darts": {"power_iterations": 2},
-    }
-    return ONESHOT_STRATEGIES[name](epochs=1, batch_size=64, options=options.get(name))
 
 
 @pytest.mark.parametrize("name", sorted(ONESHOT_STRATEGIES))
 def test_every_strategy_runs_end_to_end_and_survives_save_load(name, images, tmp_path):
     X, y = images
     model = NASClassifier(
-        strategy=_small(name), search_space=SPACE, max_epochs=1, random_state=0,
+        strategy=small_strategy(name), search_space=SPACE, max_epochs=1, random_state=0,
     ).fit(X, y)
     assert model.n_trials_ == 1
     assert model.cv_results_["state"][0] == "COMPLETE"
