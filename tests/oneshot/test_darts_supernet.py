@@ -118,3 +118,23 @@ def test_a_space_without_none_still_has_zero_edges_but_never_derives_them() -> N
     assert len(net.choices) == 2 * 5 and len(DARTS_OPS) == 8
     params = net.to_params(net.argmax_indices())
     assert set(params[k] for k in params if k.endswith("_op")) <= {"skip_connect", "sep_conv_3x3"}
+
+
+def test_second_order_step_runs_through_the_darts_supernet() -> None:
+    from sklearn.datasets import load_digits
+
+    from sknas.oneshot import DARTS, SearchData
+    from sknas.oneshot._loop import SearchLoop
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    data = SearchData(X[:16], y[:16], X[16:32], y[16:32], n_outputs=10, seed=0, n_threads=1)
+    space = DARTSSpace(channels=2, cells=1, n_nodes=2, image_shape=(1, 8, 8))
+    loop = SearchLoop(DARTS(batch_size=16, options={"order": 2}), space, data)
+    alphas = loop.net.alphas.detach().clone()
+    weights = [p.detach().clone() for p in loop.net.weight_parameters()]
+    loss = loop.strategy.arch_step(loop, loop.Xv, loop.yv, loop.Xt, loop.yt)
+    assert np.isfinite(loss)
+    moved = (loop.net.alphas.detach() - alphas).abs()
+    assert moved[5:].sum() > 0 and moved[:5].sum() == 0  # only the reduction rows are used
+    assert all(torch.equal(w, p) for w, p in zip(weights, loop.net.weight_parameters()))
