@@ -208,3 +208,21 @@ def test_the_latency_term_moves_the_search_to_faster_blocks(digits_images, monke
     # stage depth rows (1 or 2 blocks): a heavy latency term prefers one block
     assert weights[50.0][1, 0] > weights[0.0][1, 0]
     assert weights[50.0][3, 0] > weights[0.0][3, 0]
+
+
+def test_every_other_one_shot_method_derives_a_network_of_the_space(digits_images):
+    from sknas.oneshot import ONESHOT_STRATEGIES
+    from sknas.oneshot.base import SearchData
+
+    X, y = digits_images
+    space = _space("block", "skip")
+    data = SearchData(X_train=X[:16].reshape(16, -1), y_train=y[:16],
+                      X_valid=X[16:32].reshape(16, -1), y_valid=y[16:32], n_outputs=10)
+    options = {"rsws": {"n_samples": 3}, "enas": {"n_samples": 3, "controller_steps": 2},
+               "robust_darts": {"power_iterations": 2}}
+    for name, cls in sorted(ONESHOT_STRATEGIES.items()):
+        if name in ("pc_darts", "proxyless", "fbnet"):  # refused / tested above
+            continue
+        result = cls(epochs=1, batch_size=16, options=options.get(name)).search(space, data)
+        arch = space.decode(result.candidates[0])
+        assert arch.key() and len(result.history) == 1, name
