@@ -18,7 +18,7 @@ Imported on first use only (it imports torch).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
@@ -72,7 +72,8 @@ def latency_table(net: MobileSupernet) -> dict[str, Any]:
             slots = []
             for stage in net.stages:
                 row = []
-                for ops in stage:  # type: ignore[union-attr]
+                for slot in cast(torch.nn.ModuleList, stage):
+                    ops = cast(torch.nn.ModuleList, slot)
                     shape = tuple(int(v) for v in x.shape[1:])
                     row.append(torch.tensor([timed(op, shape) for op in ops], device=device))
                     x = ops[0](x)
@@ -114,6 +115,6 @@ def expected_latency(net: MobileSupernet) -> torch.Tensor:
             elif isinstance(depth, int):  # present when the stage is deeper than b
                 present = probs(depth)[b:].sum()
             else:
-                present = probs(int(depth[b]))[0]  # the "not skipped" choice
+                present = probs(cast(int, depth[b]))[0]  # the "not skipped" choice
             total = total + present * block
     return total / table["slowest"]

@@ -439,7 +439,7 @@ class MobileSpace(SearchSpace):
                 if name == "width_mult" or name.endswith(("_channels", "_act"))}
 
     def build_supernet(self, n_features_in: int, n_outputs: int, mixer: Any) -> torch.nn.Module:
-        """The weight-sharing supernet of this space (ProxylessNAS, FBNet and other one-shot methods).
+        """The weight-sharing supernet of this space (ProxylessNAS, FBNet, other one-shot methods).
 
         Stem and head as in :meth:`build_module`, channels and activations
         fixed (:meth:`supernet_params`); every block slot holds an MBConv per

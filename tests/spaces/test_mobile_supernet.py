@@ -78,7 +78,8 @@ def test_edges_map_to_the_spaces_parameters(granularity, depth):
     net = space.build_supernet(64, 3, make_mixer("softmax"))
     dists = space.distributions()
     fixed = space.supernet_params()
-    assert set(fixed) == {n for n in dists if n == "width_mult" or n.endswith(("_channels", "_act"))}
+    shapes = {n for n in dists if n == "width_mult" or n.endswith(("_channels", "_act"))}
+    assert set(fixed) == shapes
     for indices in itertools.islice(itertools.product(*[range(len(c)) for c in net.choices]),
                                     0, None, 97):
         params = net.to_params(list(indices))
