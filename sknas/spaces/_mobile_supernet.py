@@ -36,6 +36,7 @@ from sknas.spaces._mobile_nets import (
     make_divisible,
     resolve_strides,
 )
+from sknas.spaces.mobile import _number
 
 if TYPE_CHECKING:  # pragma: no cover
     from sknas.spaces.mobile import MobileSpace
@@ -273,11 +274,6 @@ class MobileSupernet(Supernet):
 
 def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
-
-
-def _number(value: Any) -> int | float:
-    number = float(value)
-    return int(number) if number.is_integer() else number
 
 
 def _act_name(space: MobileSpace, s: int, b: int) -> str:

@@ -227,3 +227,20 @@ def test_every_other_one_shot_method_derives_a_network_of_the_space(digits_image
         result = cls(epochs=1, batch_size=16, options=options.get(name)).search(space, data)
         arch = space.decode(result.candidates[0])
         assert arch.key() and len(result.history) == 1, name
+
+
+def test_mnist_sized_images_are_reduced_like_the_discrete_network():
+    space = MobileSpace(image_shape=(1, 28, 28), granularity="block", depth="skip", **SMALL)
+    torch.manual_seed(0)
+    net = space.build_supernet(28 * 28, 10, make_mixer("gumbel"))
+    indices = [len(c) - 1 for c in net.choices]  # the last choice: skip where allowed
+    arch = space.decode(net.to_params(indices))
+    discrete = space.build_module(arch, 28 * 28, 10)
+    discrete.load_state_dict(discrete_state_dict(net, indices), strict=True)
+    net.set_fixed(indices)
+    x = torch.randn(3, 28 * 28)
+    net.eval()
+    discrete.eval()
+    with torch.no_grad():
+        np.testing.assert_allclose(net(x).numpy(), discrete(x).numpy(), atol=1e-5, rtol=0)
+    assert len(discrete.blocks) == 2  # one block a stage: the others were skipped
