@@ -203,12 +203,12 @@ def test_the_latency_term_moves_the_search_to_faster_blocks(digits_images, monke
     for cost in (0.0, 50.0):
         model = NASClassifier(
             search_space=space, max_epochs=1, random_state=0,
-            strategy=ProxylessNAS(epochs=2, batch_size=16, options={"cost_weight": cost}),
+            strategy=ProxylessNAS(epochs=3, batch_size=16, options={"cost_weight": cost}),
         ).fit(X, y)
         weights[cost] = np.asarray(model.arch_history_[-1]["weights"])
     # stage depth rows (1 or 2 blocks): a heavy latency term prefers one block
-    assert weights[50.0][1, 0] > weights[0.0][1, 0]
-    assert weights[50.0][3, 0] > weights[0.0][3, 0]
+    for row in (1, 3):
+        assert weights[50.0][row, 0] > max(0.6, weights[0.0][row, 0] + 0.02)
 
 
 def test_every_other_one_shot_method_derives_a_network_of_the_space(digits_images):
