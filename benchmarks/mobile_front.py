@@ -27,12 +27,22 @@ function on the same deployed module, and the front members are timed again
 next to them (the "re-measured" column), so that both sides of the comparison
 see the same machine load.
 
+``--search oneshot`` trains the supernet of ``MobileSpace(granularity="block",
+depth="skip")`` (FBNet's and ProxylessNAS' layout) with ``--strategy``
+(default ``proxyless``) once per ``--cost-weights`` value (the weight of the
+latency lookup table's expected latency in the architecture loss), for
+``--supernet-epochs`` epochs on the split's training rows (architecture steps
+on its validation rows); each derived network is then trained and timed like
+the score search's candidates, and they form the front.
+
 Usage::
 
     nice -n 10 python benchmarks/mobile_front.py --data digits --n-trials 30 \\
         --max-epochs 30 --plot docs/spaces/mobile_front_digits.png --write-docs
     nice -n 10 python benchmarks/mobile_front.py --search multiobjective \\
         --data digits --n-trials 30 --max-epochs 30 --write-docs
+    nice -n 10 python benchmarks/mobile_front.py --search oneshot --data digits \\
+        --cost-weights 0 0.3 1 3 --supernet-epochs 10 --write-docs
 """
 
 from __future__ import annotations
@@ -89,12 +99,11 @@ def _record(kind: str, arch: Any, valid_acc: float, latency: float, n_parameters
     return record
 
 
-def score_search(args: argparse.Namespace, X_train: np.ndarray, y_train: np.ndarray,
-                 shape: tuple, splits: list) -> tuple:
-    """Score-only search; the front is the non-dominated candidates (accuracy, latency)."""
+def _trainer(args: argparse.Namespace, space: MobileSpace, X_train: np.ndarray,
+             y_train: np.ndarray, splits: list) -> tuple:
+    """``(evaluate, evaluator, clock)``: train a network on the split, time it, record it."""
     measure, clock = latency_function(args.clock)
     n_features = X_train.shape[1]
-    space = MobileSpace(image_shape=shape)
     evaluator = TrainingEvaluator(
         space, task="classification", n_outputs=10, scorer=get_scorer("accuracy"),
         splits=splits, max_epochs=args.max_epochs, patience=args.patience,
@@ -107,6 +116,15 @@ def score_search(args: argparse.Namespace, X_train: np.ndarray, y_train: np.ndar
         latency = measure(module, (n_features,), repeats=args.repeats, warmup=5, n_threads=1)
         return _record(kind, arch, result.score, latency, result.n_parameters,
                        result.best_epochs[0], seed)
+
+    return evaluate, evaluator, clock
+
+
+def score_search(args: argparse.Namespace, X_train: np.ndarray, y_train: np.ndarray,
+                 shape: tuple, splits: list) -> tuple:
+    """Score-only search; the front is the non-dominated candidates (accuracy, latency)."""
+    space = MobileSpace(image_shape=shape)
+    evaluate, evaluator, clock = _trainer(args, space, X_train, y_train, splits)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -124,6 +142,35 @@ def score_search(args: argparse.Namespace, X_train: np.ndarray, y_train: np.ndar
         return float(record["valid_acc"])
 
     study.optimize(objective, n_trials=args.n_trials)
+    known = [
+        evaluate(space.network(name, width), args.seed, "known")
+        for name in KNOWN for width in args.widths
+    ]
+    return searched, pareto_front(searched), known, evaluator, clock
+
+
+def oneshot_search(args: argparse.Namespace, X_train: np.ndarray, y_train: np.ndarray,
+                   shape: tuple, splits: list) -> tuple:
+    """One supernet search per cost weight; the front is the non-dominated derived networks."""
+    from sknas.oneshot import ONESHOT_STRATEGIES
+    from sknas.oneshot.base import SearchData
+
+    space = MobileSpace(image_shape=shape, granularity="block", depth="skip")
+    evaluate, evaluator, clock = _trainer(args, space, X_train, y_train, splits)
+    train, valid = splits[0]
+    X = np.asarray(X_train, dtype=np.float32)
+    searched: list[dict[str, Any]] = []
+    for i, weight in enumerate(args.cost_weights):
+        strategy = ONESHOT_STRATEGIES[args.strategy](
+            epochs=args.supernet_epochs, options={"cost_weight": weight}
+        )
+        data = SearchData(X[train], y_train[train], X[valid], y_train[valid], n_outputs=10,
+                          seed=args.seed + i, n_threads=1)
+        result = strategy.search(space, data)
+        record = evaluate(space.decode(result.candidates[0]), args.seed, "searched")
+        record.update(cost_weight=weight, search_s=result.search_time)
+        print(f"  cost_weight {weight:g}: supernet {result.search_time:.1f} s", flush=True)
+        searched.append(record)
     known = [
         evaluate(space.network(name, width), args.seed, "known")
         for name in KNOWN for width in args.widths
@@ -192,12 +239,18 @@ def multiobjective_search(args: argparse.Namespace, X_train: np.ndarray, y_train
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=("digits", "mnist"), default="digits")
-    parser.add_argument("--search", choices=("score", "multiobjective"), default="score",
-                        help="a score-only search (front from its candidates) or the "
-                        "estimator's objectives=('score', 'latency') search")
+    parser.add_argument("--search", choices=("score", "multiobjective", "oneshot"),
+                        default="score",
+                        help="a score-only search (front from its candidates), the "
+                        "estimator's objectives=('score', 'latency') search, or one-shot "
+                        "supernet searches with a latency term")
+    parser.add_argument("--cost-weights", type=float, nargs="+", default=[0.0, 0.3, 1.0, 3.0],
+                        help="oneshot: latency-term weights, one supernet search each")
+    parser.add_argument("--supernet-epochs", type=int, default=10, help="oneshot: epochs")
     parser.add_argument("--n-trials", type=int, default=30)
     parser.add_argument("--strategy", default=None,
-                        help="default: tpe (score), motpe (multiobjective)")
+                        help="default: tpe (score), motpe (multiobjective), proxyless "
+                        "(oneshot)")
     parser.add_argument("--max-epochs", type=int, default=30)
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--widths", type=float, nargs="+", default=[0.5, 1.0])
@@ -214,7 +267,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     multi = args.search == "multiobjective"
     if args.strategy is None:
-        args.strategy = "motpe" if multi else "tpe"
+        args.strategy = {"multiobjective": "motpe", "oneshot": "proxyless"}.get(
+            args.search, "tpe")
 
     import torch
 
@@ -223,7 +277,8 @@ def main(argv: list[str] | None = None) -> dict:
     train, valid = train_test_split(
         np.arange(len(X_train)), test_size=0.2, stratify=y_train, random_state=args.seed
     )
-    search = multiobjective_search if multi else score_search
+    search = {"multiobjective": multiobjective_search, "oneshot": oneshot_search}.get(
+        args.search, score_search)
     searched, front, known, evaluator, clock = search(
         args, X_train, y_train, shape, [(train, valid)]
     )
@@ -287,6 +342,13 @@ def main(argv: list[str] | None = None) -> dict:
             f"{args.n_trials} trials (front: `pareto_front_`)" if multi
             else f"{args.n_trials} candidates by `{args.strategy}`"
         )
+        if args.search == "oneshot":
+            searched_by = (
+                f"`{args.strategy}` supernet searches of `MobileSpace(granularity='block', "
+                f"depth='skip')`, {args.supernet_epochs} epochs each, latency-term weights "
+                + ", ".join(f"{w:g}" for w in args.cost_weights)
+                + " (one derived network each, trained like the known networks)"
+            )
         body = (
             f"Measured by `{command_line()}` on {machine_description()}: {args.data} "
             f"{shape}, {len(X_train)} training images (a fifth for validation), "
@@ -303,6 +365,8 @@ def main(argv: list[str] | None = None) -> dict:
         if args.plot:
             body += f"\n![accuracy vs latency]({args.plot.split('docs/spaces/')[-1]})\n"
         title = f"Accuracy-latency front ({args.data})"
+        if args.search == "oneshot":
+            title = f"One-shot accuracy-latency front ({args.data})"
         if multi:
             title = f"Multi-objective accuracy-latency front ({args.data})"
         write_section(title, body, MOBILE_DOCS)

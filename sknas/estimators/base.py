@@ -759,7 +759,8 @@ class BaseNAS(BaseEstimator):
                 )
                 check_or_record(study, record, describe_storage(self.storage))
             check_study_directions(study, check_objectives(self.objectives))
-            if not study.trials and not is_oneshot(self.strategy):  # one-shot: derived only
+            if not study.trials and not is_oneshot(self.strategy):
+                # (a one-shot search's first trial is its derived architecture)
                 for params in space.initial_params():
                     study.enqueue_trial(params, user_attrs={"initial": True})
             if spec is not None and self.storage is not None:

@@ -6,7 +6,10 @@ mixed edge that shares its architecture parameter, divided by the cost of the
 costliest cell (so the expected cost lies in ``[0, 1]``). It is
 deterministic, which keeps seeded searches reproducible; parameter-free
 operations (``none``, ``skip_connect``, pooling) cost nothing. Swapping in a
-measured latency table means replacing :func:`op_costs` alone.
+measured latency table means replacing :func:`op_costs` alone, or giving the
+supernet an ``expected_cost()`` method, which :func:`expected_cost` then uses
+(the mobile space's supernet does, with a lookup table of measured block
+latencies).
 
 Imported on first use only (it imports torch).
 """
@@ -57,6 +60,9 @@ def expected_cost(net: Supernet) -> torch.Tensor:
     torch.Tensor
         A scalar in ``[0, 1]`` for softmax-like weights.
     """
+    own = getattr(net, "expected_cost", None)
+    if callable(own):  # the supernet's own (measured) cost model
+        return own()
     costs = op_costs(net)
     weights = torch.stack(
         [net.mixer.probabilities(net.alphas[e]) for e in range(net.alphas.shape[0])]

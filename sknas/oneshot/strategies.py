@@ -37,7 +37,9 @@ class _CostMixin:
 
     The cost of each choice comes from :func:`sknas.oneshot.costs.op_costs`
     (the stand-in latency model: parameter count of each candidate module,
-    normalised by the costliest cell).
+    normalised by the costliest cell), or from the supernet's own
+    ``expected_cost()`` where it has one (the mobile space: a lookup table of
+    measured block latencies).
     """
 
     def arch_loss(self, net, loss):  # noqa: D102

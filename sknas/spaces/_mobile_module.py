@@ -9,7 +9,7 @@ from torch import nn
 
 from sknas.spaces._mobile_nets import NetworkSpec, make_divisible, resolve_strides
 
-__all__ = ["ConvBNAct", "SqueezeExcitation", "MBConv", "MobileHead", "MobileNetwork"]
+__all__ = ["ConvBNAct", "HardSigmoid", "SqueezeExcitation", "MBConv", "MobileHead", "MobileNetwork"]
 
 
 def make_activation(name: str) -> nn.Module:
@@ -46,6 +46,17 @@ class ConvBNAct(nn.Sequential):
         super().__init__(*layers)
 
 
+class HardSigmoid(nn.Module):
+    """``relu6(x + 3) / 6``: :class:`torch.nn.Hardsigmoid`, twice differentiable by autograd.
+
+    (PyTorch has no second derivative of its fused hard sigmoid, which
+    second-order one-shot methods such as RobustDARTS' Hessian need.)
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return nn.functional.relu6(x + 3.0) / 6.0
+
+
 class SqueezeExcitation(nn.Module):
     """Squeeze-and-excitation as in MobileNetV3: pool, 1x1 down, ReLU, 1x1 up, hard sigmoid."""
 
@@ -55,7 +66,7 @@ class SqueezeExcitation(nn.Module):
         self.fc1 = nn.Conv2d(channels, squeeze, 1)
         self.act = nn.ReLU(inplace=True)
         self.fc2 = nn.Conv2d(squeeze, channels, 1)
-        self.gate = nn.Hardsigmoid()
+        self.gate = HardSigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(self.fc2(self.act(self.fc1(self.pool(x)))))

@@ -419,6 +419,57 @@ class MobileSpace(SearchSpace):
             )
         return MobileNetwork(self.spec(arch), shape, int(n_outputs), float(self.bn_momentum))
 
+    def supernet_params(self) -> dict[str, Any]:
+        """The parameters the supernet fixes, at the first candidate's values.
+
+        Channel choices change tensor shapes, so one-shot search fixes
+        ``width_mult``, every ``stageS_channels`` and every activation
+        (``stageS_act`` or ``stageS_blockB_act``: stem and head follow the
+        blocks' activation) at :meth:`initial_params` (MobileNetV2's layout,
+        nearest choices). To search another width or activation in one shot,
+        offer a single choice (e.g. ``channels=((24,), (40,), (80,), (112,))``,
+        ``activations=("hswish",)``).
+
+        Returns
+        -------
+        dict
+        """
+        first = self.initial_params()[0]
+        return {name: value for name, value in first.items()
+                if name == "width_mult" or name.endswith(("_channels", "_act"))}
+
+    def build_supernet(self, n_features_in: int, n_outputs: int, mixer: Any) -> torch.nn.Module:
+        """The weight-sharing supernet of this space (ProxylessNAS, FBNet, other one-shot methods).
+
+        Stem and head as in :meth:`build_module`, channels and activations
+        fixed (:meth:`supernet_params`); every block slot holds an MBConv per
+        joint choice of kernel, expansion and squeeze-and-excitation, mixed by
+        ``mixer`` per stage or per block (``granularity``), and depth is mixed
+        as ``depth`` chooses it (the stage's output after 1, 2, ... blocks, or a
+        block against the identity). Latency-aware methods read a lookup table
+        of the candidates' measured latencies. See
+        :class:`sknas.spaces._mobile_supernet.MobileSupernet`.
+
+        Parameters
+        ----------
+        n_features_in : int
+            Number of features of a flattened image.
+        n_outputs : int
+            Number of classes.
+        mixer : sknas.oneshot.mixers.EdgeMixer
+            How each slot combines its candidates.
+
+        Returns
+        -------
+        sknas.spaces._mobile_supernet.MobileSupernet
+        """
+        from sknas.oneshot.mixers import make_mixer
+        from sknas.spaces._mobile_supernet import MobileSupernet
+
+        self._check()
+        shape = resolve_image_shape(self.image_shape, int(n_features_in), "MobileSpace")
+        return MobileSupernet(self, shape, int(n_outputs), make_mixer(mixer))
+
     def latency_blocks(
         self, arch: Architecture, n_features_in: int, n_outputs: int
     ) -> list[tuple[str, torch.nn.Module, tuple[int, ...]]]:

@@ -277,3 +277,29 @@ def test_latency_objective_search_of_the_mobile_space_and_refit_under_a_budget(
     assert deployed.best_index_ in set(deployed.pareto_front_.tolist())
     assert deployed.cv_results_["cost_latency"][deployed.best_index_] <= budget
     assert deployed.predict(X).shape == (len(X),)
+
+
+def test_lookup_table_calibration_fits_scale_and_offset_of_whole_networks():
+    from sknas.latency import LookupTableLatency
+    from sknas.spaces._mobile_module import MobileNetwork
+
+    def fake(module):  # a deterministic stand-in for timing a part
+        return sum(p.numel() for p in module.parameters()) / 1000 + 0.01
+
+    class Table(LookupTableLatency):
+        def _time(self, module, input_shape):
+            if isinstance(module, MobileNetwork):  # whole: 1.5 x its parts + 0.3 ms
+                return 1.5 * sum(fake(part) for part in module.parts()) + 0.3
+            return fake(module)
+
+    space = MobileSpace(image_shape=(1, 8, 8), **TINY)
+    rng = np.random.default_rng(0)
+    archs = [space.sample(rng) for _ in range(5)]
+    lut = Table(space, 64, 3)
+    raw = lut.predict(archs[4])
+    assert lut.calibration_ is None and raw == pytest.approx(lut.table_sum(archs[4]))
+    lut.calibrate(archs[:4])
+    assert lut.calibration_ == pytest.approx((1.5, 0.3))
+    assert lut.predict(archs[4]) == pytest.approx(1.5 * raw + 0.3)
+    with pytest.raises(ValueError, match="at least two architectures"):
+        lut.calibrate(archs[:1])
