@@ -53,6 +53,8 @@ OPS = ["op_0_1", "op_0_2", "op_1_2", "op_0_3", "op_1_3", "op_2_3"]
 SELECTION = ("cifar10",)
 CONFIRMATION = ("one_seed", "test12", "perm1", "perm2", "no_conv3x3", "no_none", "hpo_svc")
 QUERIES = (50, 100)
+#: Standard deviation (points) of the noise added to the searched metric in ``noisy``.
+NOISE_SD = 0.5
 
 
 def _nb201_frame() -> Any:
@@ -91,6 +93,15 @@ def build_benchmark(name: str) -> Any:
             mapping = dict(zip(labels, [labels[k] for k in rng.permutation(len(labels))]))
             frame[column] = frame[column].map(mapping)
         return _table(frame, "cifar10_valid_acc_12ep", "cifar10_test_acc_200ep")
+    if name in ("noisy", "monotone"):
+        frame = frame.copy()
+        valid = frame["cifar10_valid_acc_12ep"].to_numpy()
+        if name == "noisy":  # a noisier draw of the searched metric (fixed seed)
+            valid = valid + np.random.default_rng(201).normal(0.0, NOISE_SD, len(valid))
+        else:  # a monotone nonlinear transform: same ranking, stretched top
+            valid = -np.log(100.0 - valid)
+        frame["searched"] = valid
+        return _table(frame, "searched", "cifar10_test_acc_200ep")
     if name in ("no_conv3x3", "no_none"):
         op = "nor_conv_3x3" if name == "no_conv3x3" else "none"
         keep = ~frame[OPS].eq(op).any(axis=1)
@@ -136,6 +147,12 @@ STRATEGIES: dict[str, Callable[[int, Any], optuna.samplers.BaseSampler]] = {
     "ls_r3": _local_search(n_startup_trials=6, n_restart_trials=3),
     "ls_hybrid_r3": _local_search(model_features="auto", restart_points="model",
                                   n_startup_trials=6, n_restart_trials=3),
+    # Climbing from the episode's runners-up, and restarts driven by stagnation.
+    "ls_top3": _local_search(n_climb_points=3),
+    "ls_p8": _local_search(patience=8),
+    "ls_top3_p8": _local_search(n_climb_points=3, patience=8),
+    "ls_top3_r3": _local_search(n_climb_points=3, n_startup_trials=6, n_restart_trials=3),
+    "ls_top3_hybrid": _local_search(n_climb_points=3, restart_points="model"),
 }
 
 

@@ -113,6 +113,15 @@ class LocalSearchSampler(NASSamplerBase):
         or (once 5 trials have finished) the best of 100 random unseen
         architectures as the ridge model ranks them (a model-based start,
         then the local climb).
+    n_climb_points : int, default=1
+        How many of the episode's best architectures the climb moves from: the
+        candidates are the unseen neighbours of all of them, ranked together
+        by the model (1 is plain hill climbing; more keeps climbing from the
+        runners-up while the best point's neighbourhood looks poor).
+    patience : int, optional
+        Start a new episode once this many climbing steps in a row have not
+        improved the episode's best (a restart driven by stagnation); None
+        climbs until the neighbourhood is exhausted.
     max_draws : int, default=100
         Random draws tried to find an architecture not yet seen.
     seed : int, optional
@@ -143,6 +152,8 @@ class LocalSearchSampler(NASSamplerBase):
         model_features: str = "auto",
         ridge_alpha: float = 1.0,
         restart_points: str = "random",
+        n_climb_points: int = 1,
+        patience: int | None = None,
         max_draws: int = 100,
         seed: int | None = None,
         search_space: SearchSpace | None = None,
@@ -153,6 +164,8 @@ class LocalSearchSampler(NASSamplerBase):
         self._features = _check_choice("model_features", model_features, _FEATURES)
         self._ridge_alpha = _check_float("ridge_alpha", ridge_alpha)
         self._restarts = _check_choice("restart_points", restart_points, _RESTARTS)
+        self._n_climb = _check_int("n_climb_points", n_climb_points, 1)
+        self._patience = None if patience is None else _check_int("patience", patience, 1)
         self._max_draws = _check_int("max_draws", max_draws, 1)
         # The first proposal (empty history) comes from the random fallback.
         super().__init__(seed=seed, n_startup_trials=1, search_space=search_space)
@@ -174,10 +187,17 @@ class LocalSearchSampler(NASSamplerBase):
         finished = [i for i, n in enumerate(history.numbers) if n in members]
         if starts < wanted or not finished:
             return self._restart_point(study, trial, domain, history, episode, rng)
-        best = max(finished, key=lambda i: history.scores[i])
-        candidates = [
-            c for c in domain.neighbours(history.params[best]) if domain.key(c) not in history.seen
-        ]
+        ranked = sorted(finished, key=lambda i: -history.scores[i])
+        if self._patience is not None:
+            # Climbing steps since the episode's best was found: a stagnating
+            # climb starts a new episode before it exhausts the neighbourhood.
+            since = history.numbers[ranked[0]]
+            stale = sum(1 for n in members if not episodes[n][1] and n > since)
+            if stale >= self._patience:
+                return self._restart_point(study, trial, domain, history, episode + 1, rng)
+        candidates = _unseen_neighbours(
+            domain, [history.params[i] for i in ranked[: self._n_climb]], history.seen
+        )
         if not candidates:
             return self._restart_point(study, trial, domain, history, episode + 1, rng)
         _mark(study, trial, episode, restart=False)
@@ -262,6 +282,21 @@ class LocalSearchSampler(NASSamplerBase):
             space = domain.space
             parts.append(np.stack([space.encode(space.decode(p), kind) for p in params]))
         return np.hstack(parts)
+
+
+def _unseen_neighbours(
+    domain: Domain, points: list[dict[str, Any]], seen: set[Any]
+) -> list[dict[str, Any]]:
+    """The distinct neighbours of ``points`` whose keys are not in ``seen``, in order."""
+    keys = set(seen)
+    result = []
+    for point in points:
+        for candidate in domain.neighbours(point):
+            key = domain.key(candidate)
+            if key not in keys:
+                keys.add(key)
+                result.append(candidate)
+    return result
 
 
 def _episodes(study: Study, trial: FrozenTrial) -> dict[int, tuple[int, bool]]:
