@@ -32,7 +32,7 @@ __all__ = ["LocalSearchSampler"]
 EPISODE_ATTR = "sknas:local_search_episode"
 
 _ORDERS = ("model", "random")
-_RESTARTS = ("random", "model")
+_RESTARTS = ("random", "model", "perturb")
 #: Random architectures the model ranks for a ``restart_points="model"`` restart.
 _RESTART_POOL = 100
 #: Evaluations before ``restart_points="model"`` trusts the model.
@@ -108,11 +108,14 @@ class LocalSearchSampler(NASSamplerBase):
     ridge_alpha : float, default=1.0
         L2 penalty of the ridge model (with ``"pooled"``, 50 measured well;
         ignored with ``"auto"``).
-    restart_points : {"random", "model"}, default="random"
+    restart_points : {"random", "model", "perturb"}, default="random"
         How the architectures that start an episode are chosen: at random,
         or (once 5 trials have finished) the best of 100 random unseen
         architectures as the ridge model ranks them (a model-based start,
-        then the local climb).
+        then the local climb), or, for the episodes after the first, the
+        unseen architecture at most two changes away from the best one so
+        far that the model ranks first (iterated local search: a perturbed
+        restart near the incumbent).
     n_climb_points : int, default=1
         How many of the episode's best architectures the climb moves from: the
         candidates are the unseen neighbours of all of them, ranked together
@@ -213,6 +216,12 @@ class LocalSearchSampler(NASSamplerBase):
         rng: np.random.Generator,
     ) -> dict[str, Any]:
         _mark(study, trial, episode, restart=True)
+        if self._restarts == "perturb" and episode > 0 and len(history):
+            best = history.params[int(np.argmax(history.scores))]
+            near = _unseen_neighbours(domain, [best], set())
+            candidates = _unseen_neighbours(domain, [best, *near], history.seen)
+            if candidates:
+                return candidates[self._pick(domain, history, candidates, rng)]
         if self._restarts == "model" and len(history) >= _RESTART_MIN_HISTORY:
             pool: dict[Any, dict[str, Any]] = {}
             for _ in range(_RESTART_POOL):

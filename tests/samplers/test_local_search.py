@@ -127,6 +127,20 @@ def test_climb_points_move_from_the_episode_runners_up() -> None:
     )
 
 
+def test_perturbed_restarts_start_near_the_incumbent() -> None:
+    study = _search(ToySpace(), toy_value, 120, n_startup_trials=3, n_restart_trials=2,
+                    restart_points="perturb", seed=0)
+    trials, episodes = _episode_marks(study)
+    later_starts = [k for k, (episode, restart) in enumerate(episodes) if restart and episode]
+    assert len(later_starts) >= 2
+    for k in later_starts:
+        incumbent = max(trials[:k], key=lambda t: t.value)
+        assert 1 <= _changes(trials[k].params, incumbent.params) <= 2
+    # The first episode still starts from random architectures.
+    first = [t for t, (episode, restart) in zip(trials, episodes) if restart and not episode]
+    assert len(first) == 3
+
+
 def test_finds_the_optimum_of_the_toy_space() -> None:
     best = max(
         toy_value({f"c{i}": letter for i, letter in enumerate(combo)})
