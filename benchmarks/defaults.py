@@ -7,15 +7,23 @@ loses its lead there:
 
 selection set
     ``cifar10``: NAS-Bench-201 CIFAR-10, search ``cifar10_valid_acc_12ep``, report
-    the incumbent's ``cifar10_test_acc_200ep`` (mean over seeds of training).
+    the incumbent's ``cifar10_test_acc_200ep`` (mean over seeds of training);
+    ``perm2``: the same table with the operation labels permuted on every edge
+    (seed 2), the table that showed the equal-worth assumption failing.
 confirmation set
     ``one_seed``: the same search, reporting the 200-epoch test accuracy of one
     training seed (``nb201_cifar10_one_seed.csv.gz``, the second noise draw);
     ``test12``: search the 12-epoch *test* accuracy (another real noisy signal),
     report the one-seed 200-epoch accuracy;
-    ``perm1``, ``perm2``: the table as a :class:`~sknas.benchmarks.TableBenchmark`
+    ``perm1``, ``perm3``: the table as a :class:`~sknas.benchmarks.TableBenchmark`
     with the operation labels permuted on every edge (an operation's name no
     longer means the same thing on every edge);
+    ``noisy``: the searched metric plus Gaussian noise of standard deviation
+    :data:`NOISE_SD` points (a noisier draw, as on data sets where 12 epochs
+    say less; fixed seed);
+    ``monotone``: the searched metric replaced by ``-log(100 - valid)``, a
+    monotone nonlinear transform (same ranking, the top stretched: a model
+    of the values must not depend on their scale);
     ``no_conv3x3``, ``no_none``: the table restricted to the 4,096 cells without
     ``nor_conv_3x3`` / without ``none`` (sub-spaces with other optima);
     ``hpo_svc``: a table from another source, an SVC hyperparameter grid measured
@@ -50,8 +58,9 @@ from sknas.samplers import make_sampler
 SHARED = Path(__file__).resolve().parents[1].parent / "shared/data/nb201"
 HPO_CSV = Path(__file__).resolve().parent / "data" / "hpo_svc_digits.csv"
 OPS = ["op_0_1", "op_0_2", "op_1_2", "op_0_3", "op_1_3", "op_2_3"]
-SELECTION = ("cifar10",)
-CONFIRMATION = ("one_seed", "test12", "perm1", "perm2", "no_conv3x3", "no_none", "hpo_svc")
+SELECTION = ("cifar10", "perm2")
+CONFIRMATION = ("one_seed", "test12", "perm1", "perm3", "noisy", "monotone", "no_conv3x3",
+                "no_none", "hpo_svc")
 QUERIES = (50, 100)
 #: Standard deviation (points) of the noise added to the searched metric in ``noisy``.
 NOISE_SD = 0.5
