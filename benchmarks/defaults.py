@@ -162,6 +162,8 @@ STRATEGIES: dict[str, Callable[[int, Any], optuna.samplers.BaseSampler]] = {
     "ls_top3_p8": _local_search(n_climb_points=3, patience=8),
     "ls_top3_r3": _local_search(n_climb_points=3, n_startup_trials=6, n_restart_trials=3),
     "ls_top3_hybrid": _local_search(n_climb_points=3, restart_points="model"),
+    # The model fitted to ranks: the search invariant to monotone transforms.
+    "ls_ranks": _local_search(score_scale="ranks"),
     # Iterated local search: restarts near the incumbent, chosen by the model.
     "ls_ils": _local_search(restart_points="perturb"),
     "ls_ils_p8": _local_search(restart_points="perturb", patience=8),

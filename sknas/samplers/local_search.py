@@ -38,6 +38,7 @@ _RESTART_POOL = 100
 #: Evaluations before ``restart_points="model"`` trusts the model.
 _RESTART_MIN_HISTORY = 5
 _FEATURES = ("counts", "onehot", "pooled", "auto")
+_SCALES = ("values", "ranks")
 #: Ridge penalties ``model_features="auto"`` chooses among, with the features.
 _AUTO_ALPHAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 #: Scale of the choice counts next to the one-hot slots in the "pooled" features;
@@ -116,6 +117,11 @@ class LocalSearchSampler(NASSamplerBase):
         unseen architecture at most two changes away from the best one so
         far that the model ranks first (iterated local search: a perturbed
         restart near the incumbent).
+    score_scale : {"values", "ranks"}, default="values"
+        What the ridge model fits: the scores, or their ranks scaled to
+        [0, 1], which makes the ranking of the neighbours, like the climb
+        itself, depend only on the order of the scores (the same search
+        under any increasing transform of the objective).
     n_climb_points : int, default=1
         How many of the episode's best architectures the climb moves from: the
         candidates are the unseen neighbours of all of them, ranked together
@@ -155,6 +161,7 @@ class LocalSearchSampler(NASSamplerBase):
         model_features: str = "auto",
         ridge_alpha: float = 1.0,
         restart_points: str = "random",
+        score_scale: str = "values",
         n_climb_points: int = 1,
         patience: int | None = None,
         max_draws: int = 100,
@@ -167,6 +174,7 @@ class LocalSearchSampler(NASSamplerBase):
         self._features = _check_choice("model_features", model_features, _FEATURES)
         self._ridge_alpha = _check_float("ridge_alpha", ridge_alpha)
         self._restarts = _check_choice("restart_points", restart_points, _RESTARTS)
+        self._score_scale = _check_choice("score_scale", score_scale, _SCALES)
         self._n_climb = _check_int("n_climb_points", n_climb_points, 1)
         self._patience = None if patience is None else _check_int("patience", patience, 1)
         self._max_draws = _check_int("max_draws", max_draws, 1)
@@ -252,15 +260,26 @@ class LocalSearchSampler(NASSamplerBase):
                 {kind: self._features_of(domain, history.params + candidates, kind)
                  for kind in kinds},
                 len(history),
-                floor_scores(history.scores),
+                floor_scores(self._target(history.scores)),
             )
         else:
             features = self._features_of(domain, history.params + candidates, self._features)
             alpha = self._ridge_alpha
         predicted = _clipped_ridge(
-            features[: len(history)], history.scores, features[len(history) :], alpha
+            features[: len(history)],
+            self._target(history.scores),
+            features[len(history) :],
+            alpha,
         )
         return int(np.lexsort((tie_break, -predicted))[0])
+
+    def _target(self, scores: np.ndarray) -> np.ndarray:
+        """The scores the model fits: as they are, or their ranks in [0, 1]."""
+        if self._score_scale == "values" or len(scores) < 2:
+            return scores
+        from scipy.stats import rankdata
+
+        return (rankdata(scores) - 1.0) / (len(scores) - 1.0)
 
     def _features_of(
         self, domain: Domain, params: list[dict[str, Any]], kind: str

@@ -141,6 +141,20 @@ def test_perturbed_restarts_start_near_the_incumbent() -> None:
     assert len(first) == 3
 
 
+def test_rank_scale_searches_alike_under_any_increasing_transform() -> None:
+    def proposals(transform: Any, scale: str) -> list[dict[str, Any]]:
+        study = _search(ToySpace(), lambda p: transform(toy_value(p)), 40,
+                        n_startup_trials=4, score_scale=scale, seed=5)
+        return [t.params for t in sorted(study.trials, key=lambda t: t.number)]
+
+    def stretched(value: float) -> float:
+        return float(np.exp(value))
+
+    assert proposals(stretched, "ranks") == proposals(float, "ranks")
+    # The model of the values sees the stretched top, so its ranking changes.
+    assert proposals(stretched, "values") != proposals(float, "values")
+
+
 def test_finds_the_optimum_of_the_toy_space() -> None:
     best = max(
         toy_value({f"c{i}": letter for i, letter in enumerate(combo)})
@@ -285,6 +299,7 @@ def test_clipped_ridge_ignores_how_bad_the_bad_ones_are() -> None:
         ({"n_climb_points": 0}, "n_climb_points"),
         ({"patience": 0}, "patience"),
         ({"patience": 2.5}, "patience"),
+        ({"score_scale": "log"}, "score_scale"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
