@@ -7,15 +7,23 @@ loses its lead there:
 
 selection set
     ``cifar10``: NAS-Bench-201 CIFAR-10, search ``cifar10_valid_acc_12ep``, report
-    the incumbent's ``cifar10_test_acc_200ep`` (mean over seeds of training).
+    the incumbent's ``cifar10_test_acc_200ep`` (mean over seeds of training);
+    ``perm2``: the same table with the operation labels permuted on every edge
+    (seed 2), the table that showed the equal-worth assumption failing.
 confirmation set
     ``one_seed``: the same search, reporting the 200-epoch test accuracy of one
     training seed (``nb201_cifar10_one_seed.csv.gz``, the second noise draw);
     ``test12``: search the 12-epoch *test* accuracy (another real noisy signal),
     report the one-seed 200-epoch accuracy;
-    ``perm1``, ``perm2``: the table as a :class:`~sknas.benchmarks.TableBenchmark`
+    ``perm1``, ``perm3``: the table as a :class:`~sknas.benchmarks.TableBenchmark`
     with the operation labels permuted on every edge (an operation's name no
     longer means the same thing on every edge);
+    ``noisy``: the searched metric plus Gaussian noise of standard deviation
+    :data:`NOISE_SD` points (a noisier draw, as on data sets where 12 epochs
+    say less; fixed seed);
+    ``monotone``: the searched metric replaced by ``-log(100 - valid)``, a
+    monotone nonlinear transform (same ranking, the top stretched: a model
+    of the values must not depend on their scale);
     ``no_conv3x3``, ``no_none``: the table restricted to the 4,096 cells without
     ``nor_conv_3x3`` / without ``none`` (sub-spaces with other optima);
     ``hpo_svc``: a table from another source, an SVC hyperparameter grid measured
@@ -50,9 +58,12 @@ from sknas.samplers import make_sampler
 SHARED = Path(__file__).resolve().parents[1].parent / "shared/data/nb201"
 HPO_CSV = Path(__file__).resolve().parent / "data" / "hpo_svc_digits.csv"
 OPS = ["op_0_1", "op_0_2", "op_1_2", "op_0_3", "op_1_3", "op_2_3"]
-SELECTION = ("cifar10",)
-CONFIRMATION = ("one_seed", "test12", "perm1", "perm2", "no_conv3x3", "no_none", "hpo_svc")
+SELECTION = ("cifar10", "perm2")
+CONFIRMATION = ("one_seed", "test12", "perm1", "perm3", "noisy", "monotone", "no_conv3x3",
+                "no_none", "hpo_svc")
 QUERIES = (50, 100)
+#: Standard deviation (points) of the noise added to the searched metric in ``noisy``.
+NOISE_SD = 0.5
 
 
 def _nb201_frame() -> Any:
@@ -91,6 +102,15 @@ def build_benchmark(name: str) -> Any:
             mapping = dict(zip(labels, [labels[k] for k in rng.permutation(len(labels))]))
             frame[column] = frame[column].map(mapping)
         return _table(frame, "cifar10_valid_acc_12ep", "cifar10_test_acc_200ep")
+    if name in ("noisy", "monotone"):
+        frame = frame.copy()
+        valid = frame["cifar10_valid_acc_12ep"].to_numpy()
+        if name == "noisy":  # a noisier draw of the searched metric (fixed seed)
+            valid = valid + np.random.default_rng(201).normal(0.0, NOISE_SD, len(valid))
+        else:  # a monotone nonlinear transform: same ranking, stretched top
+            valid = -np.log(100.0 - valid)
+        frame["searched"] = valid
+        return _table(frame, "searched", "cifar10_test_acc_200ep")
     if name in ("no_conv3x3", "no_none"):
         op = "nor_conv_3x3" if name == "no_conv3x3" else "none"
         keep = ~frame[OPS].eq(op).any(axis=1)
@@ -136,6 +156,17 @@ STRATEGIES: dict[str, Callable[[int, Any], optuna.samplers.BaseSampler]] = {
     "ls_r3": _local_search(n_startup_trials=6, n_restart_trials=3),
     "ls_hybrid_r3": _local_search(model_features="auto", restart_points="model",
                                   n_startup_trials=6, n_restart_trials=3),
+    # Climbing from the episode's runners-up, and restarts driven by stagnation.
+    "ls_top3": _local_search(n_climb_points=3),
+    "ls_p8": _local_search(patience=8),
+    "ls_top3_p8": _local_search(n_climb_points=3, patience=8),
+    "ls_top3_r3": _local_search(n_climb_points=3, n_startup_trials=6, n_restart_trials=3),
+    "ls_top3_hybrid": _local_search(n_climb_points=3, restart_points="model"),
+    # The model fitted to ranks: the search invariant to monotone transforms.
+    "ls_ranks": _local_search(score_scale="ranks"),
+    # Iterated local search: restarts near the incumbent, chosen by the model.
+    "ls_ils": _local_search(restart_points="perturb"),
+    "ls_ils_p8": _local_search(restart_points="perturb", patience=8),
 }
 
 

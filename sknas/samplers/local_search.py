@@ -32,12 +32,13 @@ __all__ = ["LocalSearchSampler"]
 EPISODE_ATTR = "sknas:local_search_episode"
 
 _ORDERS = ("model", "random")
-_RESTARTS = ("random", "model")
+_RESTARTS = ("random", "model", "perturb")
 #: Random architectures the model ranks for a ``restart_points="model"`` restart.
 _RESTART_POOL = 100
 #: Evaluations before ``restart_points="model"`` trusts the model.
 _RESTART_MIN_HISTORY = 5
 _FEATURES = ("counts", "onehot", "pooled", "auto")
+_SCALES = ("values", "ranks")
 #: Ridge penalties ``model_features="auto"`` chooses among, with the features.
 _AUTO_ALPHAS = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
 #: Scale of the choice counts next to the one-hot slots in the "pooled" features;
@@ -108,11 +109,28 @@ class LocalSearchSampler(NASSamplerBase):
     ridge_alpha : float, default=1.0
         L2 penalty of the ridge model (with ``"pooled"``, 50 measured well;
         ignored with ``"auto"``).
-    restart_points : {"random", "model"}, default="random"
+    restart_points : {"random", "model", "perturb"}, default="random"
         How the architectures that start an episode are chosen: at random,
         or (once 5 trials have finished) the best of 100 random unseen
         architectures as the ridge model ranks them (a model-based start,
-        then the local climb).
+        then the local climb), or, for the episodes after the first, the
+        unseen architecture at most two changes away from the best one so
+        far that the model ranks first (iterated local search: a perturbed
+        restart near the incumbent).
+    score_scale : {"values", "ranks"}, default="values"
+        What the ridge model fits: the scores, or their ranks scaled to
+        [0, 1], which makes the ranking of the neighbours, like the climb
+        itself, depend only on the order of the scores (the same search
+        under any increasing transform of the objective).
+    n_climb_points : int, default=1
+        How many of the episode's best architectures the climb moves from: the
+        candidates are the unseen neighbours of all of them, ranked together
+        by the model (1 is plain hill climbing; more keeps climbing from the
+        runners-up while the best point's neighbourhood looks poor).
+    patience : int, optional
+        Start a new episode once this many climbing steps in a row have not
+        improved the episode's best (a restart driven by stagnation); None
+        climbs until the neighbourhood is exhausted.
     max_draws : int, default=100
         Random draws tried to find an architecture not yet seen.
     seed : int, optional
@@ -143,6 +161,9 @@ class LocalSearchSampler(NASSamplerBase):
         model_features: str = "auto",
         ridge_alpha: float = 1.0,
         restart_points: str = "random",
+        score_scale: str = "values",
+        n_climb_points: int = 1,
+        patience: int | None = None,
         max_draws: int = 100,
         seed: int | None = None,
         search_space: SearchSpace | None = None,
@@ -153,6 +174,9 @@ class LocalSearchSampler(NASSamplerBase):
         self._features = _check_choice("model_features", model_features, _FEATURES)
         self._ridge_alpha = _check_float("ridge_alpha", ridge_alpha)
         self._restarts = _check_choice("restart_points", restart_points, _RESTARTS)
+        self._score_scale = _check_choice("score_scale", score_scale, _SCALES)
+        self._n_climb = _check_int("n_climb_points", n_climb_points, 1)
+        self._patience = None if patience is None else _check_int("patience", patience, 1)
         self._max_draws = _check_int("max_draws", max_draws, 1)
         # The first proposal (empty history) comes from the random fallback.
         super().__init__(seed=seed, n_startup_trials=1, search_space=search_space)
@@ -174,10 +198,17 @@ class LocalSearchSampler(NASSamplerBase):
         finished = [i for i, n in enumerate(history.numbers) if n in members]
         if starts < wanted or not finished:
             return self._restart_point(study, trial, domain, history, episode, rng)
-        best = max(finished, key=lambda i: history.scores[i])
-        candidates = [
-            c for c in domain.neighbours(history.params[best]) if domain.key(c) not in history.seen
-        ]
+        ranked = sorted(finished, key=lambda i: -history.scores[i])
+        if self._patience is not None:
+            # Climbing steps since the episode's best was found: a stagnating
+            # climb starts a new episode before it exhausts the neighbourhood.
+            since = history.numbers[ranked[0]]
+            stale = sum(1 for n in members if not episodes[n][1] and n > since)
+            if stale >= self._patience:
+                return self._restart_point(study, trial, domain, history, episode + 1, rng)
+        candidates = _unseen_neighbours(
+            domain, [history.params[i] for i in ranked[: self._n_climb]], history.seen
+        )
         if not candidates:
             return self._restart_point(study, trial, domain, history, episode + 1, rng)
         _mark(study, trial, episode, restart=False)
@@ -193,6 +224,12 @@ class LocalSearchSampler(NASSamplerBase):
         rng: np.random.Generator,
     ) -> dict[str, Any]:
         _mark(study, trial, episode, restart=True)
+        if self._restarts == "perturb" and episode > 0 and len(history):
+            best = history.params[int(np.argmax(history.scores))]
+            near = _unseen_neighbours(domain, [best], set())
+            candidates = _unseen_neighbours(domain, [best, *near], history.seen)
+            if candidates:
+                return candidates[self._pick(domain, history, candidates, rng)]
         if self._restarts == "model" and len(history) >= _RESTART_MIN_HISTORY:
             pool: dict[Any, dict[str, Any]] = {}
             for _ in range(_RESTART_POOL):
@@ -223,15 +260,26 @@ class LocalSearchSampler(NASSamplerBase):
                 {kind: self._features_of(domain, history.params + candidates, kind)
                  for kind in kinds},
                 len(history),
-                floor_scores(history.scores),
+                floor_scores(self._target(history.scores)),
             )
         else:
             features = self._features_of(domain, history.params + candidates, self._features)
             alpha = self._ridge_alpha
         predicted = _clipped_ridge(
-            features[: len(history)], history.scores, features[len(history) :], alpha
+            features[: len(history)],
+            self._target(history.scores),
+            features[len(history) :],
+            alpha,
         )
         return int(np.lexsort((tie_break, -predicted))[0])
+
+    def _target(self, scores: np.ndarray) -> np.ndarray:
+        """The scores the model fits: as they are, or their ranks in [0, 1]."""
+        if self._score_scale == "values" or len(scores) < 2:
+            return scores
+        from scipy.stats import rankdata
+
+        return (rankdata(scores) - 1.0) / (len(scores) - 1.0)
 
     def _features_of(
         self, domain: Domain, params: list[dict[str, Any]], kind: str
@@ -262,6 +310,21 @@ class LocalSearchSampler(NASSamplerBase):
             space = domain.space
             parts.append(np.stack([space.encode(space.decode(p), kind) for p in params]))
         return np.hstack(parts)
+
+
+def _unseen_neighbours(
+    domain: Domain, points: list[dict[str, Any]], seen: set[Any]
+) -> list[dict[str, Any]]:
+    """The distinct neighbours of ``points`` whose keys are not in ``seen``, in order."""
+    keys = set(seen)
+    result = []
+    for point in points:
+        for candidate in domain.neighbours(point):
+            key = domain.key(candidate)
+            if key not in keys:
+                keys.add(key)
+                result.append(candidate)
+    return result
 
 
 def _episodes(study: Study, trial: FrozenTrial) -> dict[int, tuple[int, bool]]:

@@ -74,6 +74,87 @@ def test_restarts_only_when_the_neighbourhood_is_exhausted() -> None:
         assert episodes[k][1] is True  # a new episode starts with a random point
 
 
+def _episode_marks(study: optuna.Study) -> tuple[list[Any], list[tuple[int, bool]]]:
+    trials = sorted(study.trials, key=lambda t: t.number)
+    return trials, [tuple(t.system_attrs.get(EPISODE_ATTR, (0, True))) for t in trials]
+
+
+def test_patience_restarts_a_stagnating_climb() -> None:
+    patience = 3
+    study = _search(ToySpace(), toy_value, 150, n_startup_trials=3, n_restart_trials=2,
+                    patience=patience, seed=0)
+    trials, episodes = _episode_marks(study)
+    stale_restarts = 0
+    for k in range(1, len(trials)):
+        episode = episodes[k - 1][0]
+        members = [(t, e) for t, e in zip(trials[:k], episodes[:k]) if e[0] == episode]
+        best = max((t for t, _ in members), key=lambda t: t.value)
+        stale = sum(1 for t, e in members if not e[1] and t.number > best.number)
+        # Never more than `patience` climbing steps without an improvement ...
+        assert stale <= patience
+        if episodes[k][0] > episode:
+            assert episodes[k][1] is True
+            # ... and a stagnating climb is abandoned before its neighbourhood is used up.
+            seen = {ToySpace().decode(t.params).key() for t in trials[:k]}
+            arch = ToySpace().decode(best.params)
+            if stale == patience:
+                stale_restarts += 1
+                assert not all(n.key() in seen for n in ToySpace().neighbours(arch))
+    assert stale_restarts >= 3
+
+
+def test_climb_points_move_from_the_episode_runners_up() -> None:
+    space = ToySpace()
+    study = _search(space, toy_value, 80, n_startup_trials=4, n_restart_trials=3,
+                    n_climb_points=3, seed=2)
+    trials, episodes = _episode_marks(study)
+    from_runner_up = 0
+    for k, trial in enumerate(trials):
+        episode, restart = episodes[k]
+        if restart:
+            continue
+        earlier = sorted(
+            (t for t, e in zip(trials[:k], episodes[:k]) if e[0] == episode),
+            key=lambda t: -t.value,
+        )
+        moves = [_changes(trial.params, t.params) == 1 for t in earlier[:3]]
+        assert any(moves)
+        from_runner_up += not moves[0]
+    assert from_runner_up > 0  # with 1 climb point every step neighbours the best
+    assert study.best_value == max(
+        toy_value({f"c{i}": letter for i, letter in enumerate(combo)})
+        for combo in np.array(np.meshgrid(*[list("abcd")] * 5)).T.reshape(-1, 5)
+    )
+
+
+def test_perturbed_restarts_start_near_the_incumbent() -> None:
+    study = _search(ToySpace(), toy_value, 120, n_startup_trials=3, n_restart_trials=2,
+                    restart_points="perturb", seed=0)
+    trials, episodes = _episode_marks(study)
+    later_starts = [k for k, (episode, restart) in enumerate(episodes) if restart and episode]
+    assert len(later_starts) >= 2
+    for k in later_starts:
+        incumbent = max(trials[:k], key=lambda t: t.value)
+        assert 1 <= _changes(trials[k].params, incumbent.params) <= 2
+    # The first episode still starts from random architectures.
+    first = [t for t, (episode, restart) in zip(trials, episodes) if restart and not episode]
+    assert len(first) == 3
+
+
+def test_rank_scale_searches_alike_under_any_increasing_transform() -> None:
+    def proposals(transform: Any, scale: str) -> list[dict[str, Any]]:
+        study = _search(ToySpace(), lambda p: transform(toy_value(p)), 40,
+                        n_startup_trials=4, score_scale=scale, seed=5)
+        return [t.params for t in sorted(study.trials, key=lambda t: t.number)]
+
+    def stretched(value: float) -> float:
+        return float(np.exp(value))
+
+    assert proposals(stretched, "ranks") == proposals(float, "ranks")
+    # The model of the values sees the stretched top, so its ranking changes.
+    assert proposals(stretched, "values") != proposals(float, "values")
+
+
 def test_finds_the_optimum_of_the_toy_space() -> None:
     best = max(
         toy_value({f"c{i}": letter for i, letter in enumerate(combo)})
@@ -215,6 +296,10 @@ def test_clipped_ridge_ignores_how_bad_the_bad_ones_are() -> None:
         ({"ridge_alpha": -1.0}, "ridge_alpha"),
         ({"model_features": "path"}, "model_features"),
         ({"restart_points": "best"}, "restart_points"),
+        ({"n_climb_points": 0}, "n_climb_points"),
+        ({"patience": 0}, "patience"),
+        ({"patience": 2.5}, "patience"),
+        ({"score_scale": "log"}, "score_scale"),
     ],
 )
 def test_bad_arguments(kwargs: dict[str, Any], match: str) -> None:
