@@ -67,8 +67,8 @@ def main() -> None:
     print(f"  parameters: {nas.cv_results_['n_parameters'][nas.best_index_]:,}")
     print(f"  validation accuracy during the search: {nas.best_score_:.4f}")
     if hasattr(nas, "ensemble_"):
-        weights = ", ".join(f"{w:.2f}" for w in nas.ensemble_.weights)
-        print(f"Ensemble of {len(nas.ensemble_.indices)} candidates (weights {weights}); "
+        indices = nas.ensemble_.indices
+        print(f"Ensemble of {len(set(indices))} candidates ({len(indices)} networks); "
               f"validation accuracy of the ensemble {nas.ensemble_.score:.4f}")
     print()
     print(f"{'model':<32}{'test accuracy':>14}{'fit time (s)':>14}")
