@@ -7,7 +7,7 @@ network it found and its test accuracy next to scikit-learn's
 Usage::
 
     python examples/search_digits.py [--trials 15] [--strategy auto] [--timeout SECONDS]
-                                     [--ensemble-size 5]
+                                     [--ensemble-size 5] [--refit-seeds 2]
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ def main() -> None:
         "--ensemble-size", type=int, default=5,
         help="top candidates combined by greedy ensemble selection (1: the single best)",
     )
+    parser.add_argument(
+        "--refit-seeds", type=int, default=2,
+        help="networks refit per round of ensemble selection, from different seeds",
+    )
     args = parser.parse_args()
 
     X, y = load_digits(return_X_y=True)
@@ -49,6 +53,7 @@ def main() -> None:
         timeout=args.timeout,
         max_epochs=40,
         ensemble_size=args.ensemble_size,
+        refit_seeds=args.refit_seeds,
         random_state=args.seed,
         verbose=1,
     ).fit(X_train, y_train)
@@ -67,8 +72,8 @@ def main() -> None:
     print(f"  parameters: {nas.cv_results_['n_parameters'][nas.best_index_]:,}")
     print(f"  validation accuracy during the search: {nas.best_score_:.4f}")
     if hasattr(nas, "ensemble_"):
-        weights = ", ".join(f"{w:.2f}" for w in nas.ensemble_.weights)
-        print(f"Ensemble of {len(nas.ensemble_.indices)} candidates (weights {weights}); "
+        indices = nas.ensemble_.indices
+        print(f"Ensemble of {len(set(indices))} candidates ({len(indices)} networks); "
               f"validation accuracy of the ensemble {nas.ensemble_.score:.4f}")
     print()
     print(f"{'model':<32}{'test accuracy':>14}{'fit time (s)':>14}")

@@ -168,7 +168,8 @@ def run_info(args: argparse.Namespace) -> int:
         lines.append(f"classes: {', '.join(map(str, estimator.classes_))}")
     lines.append(_summary(estimator))
     if hasattr(estimator, "ensemble_"):
-        lines.append(f"ensemble of {len(estimator.ensemble_.indices)} candidates, "
+        indices = estimator.ensemble_.indices
+        lines.append(f"ensemble of {len(set(indices))} candidates ({len(indices)} networks), "
                      f"validation score {estimator.ensemble_.score:.4f}")
     print("\n".join(lines))
     print()

@@ -40,6 +40,7 @@ __all__ = [
     "decode_predictions",
     "encode_predictions",
     "greedy_selection",
+    "seed_networks",
     "select_ensemble",
     "splits_digest",
 ]
@@ -60,8 +61,12 @@ class Ensemble:
     indices : tuple of int
         Rows of ``cv_results_`` of the members, the refit-chosen candidate
         (``best_index_``) first, then in the order they were first selected.
+        After the refit (the estimator's ``ensemble_``), one entry per refit
+        network: a row appears once per network trained from it with its own
+        seed (see :func:`seed_networks`).
     weights : tuple of float
-        Weight of each member (times chosen / ``ensemble_size``); they sum to 1.
+        Weight of each member (times chosen / ``ensemble_size``), or of each
+        network after the refit; they sum to 1.
     score : float
         Validation score of the weighted average of the members' held-out
         predictions (optimistic: the members were chosen on these rows).
@@ -203,6 +208,36 @@ def greedy_selection(
         chosen.append(best)
         total += predictions[best]
     return chosen
+
+
+def seed_networks(ensemble: Ensemble, size: int, seeds: int) -> Ensemble:
+    """One entry per network to refit: each selection of a member, ``seeds`` times.
+
+    A member chosen ``k`` times by greedy selection (weight ``k / size``)
+    becomes ``k * seeds`` networks of weight ``1 / (size * seeds)`` each,
+    trained from different seeds: repeated choices then average independent
+    networks instead of counting one network twice (seed averaging lowers the
+    variance of the refit). Entries of one member stay together, in member order.
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        Distinct members and their selection weights.
+    size : int
+        ``ensemble_size`` (rounds of selection the weights count).
+    seeds : int
+        Networks per selection (``refit_seeds``).
+
+    Returns
+    -------
+    Ensemble
+        Same ``score``; ``size * seeds`` entries (at least one per member).
+    """
+    indices: list[int] = []
+    for index, weight in zip(ensemble.indices, ensemble.weights):
+        indices += [index] * max(1, round(weight * size)) * seeds
+    share = 1.0 / len(indices)
+    return Ensemble(tuple(indices), (share,) * len(indices), ensemble.score)
 
 
 def _key(value: Any) -> tuple[float, ...]:

@@ -249,7 +249,7 @@ def _save_ensemble(state: dict[str, Any], members: dict[str, bytes]) -> dict[str
     if len(nets) - 1 > room:
         raise ValueError(
             f"The ensemble has {len(nets)} networks; a model file holds at most {room + 1}. "
-            "Fit with a smaller ensemble_size to save it."
+            "Fit with a smaller ensemble_size or refit_seeds to save it."
         )
     described = []
     for position, (index, weight, net) in enumerate(
@@ -386,13 +386,12 @@ def _check_ensemble(manifest: dict[str, Any], space: SearchSpace, evaluator: Any
     weights = [float(m["weight"]) for m in listed]
     if (
         indices[0] != int(manifest["best_index"])
-        or len(set(indices)) != len(indices)
         or not all(0 <= i < n_rows for i in indices)
         or not all(w > 0 for w in weights)
         or not np.isclose(sum(weights), 1.0)
     ):
         raise ModelFileError(
-            "its ensemble is inconsistent: members must be distinct rows of cv_results, "
+            "its ensemble is inconsistent: members must be rows of cv_results, "
             "the best first, with positive weights summing to 1."
         )
     files = [m["file"] for m in listed]

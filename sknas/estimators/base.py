@@ -129,6 +129,7 @@ class BaseNAS(BaseEstimator):
         "cv": ["cv_object", StrOptions({"auto"}), None],
         "refit": ["boolean", callable, dict],
         "ensemble_size": [Interval(Integral, 1, None, closed="left")],
+        "refit_seeds": [Interval(Integral, 1, None, closed="left")],
         "pruner": [StrOptions(set(PRUNER_NAMES)), optuna.pruners.BasePruner, None],
         "error_score": [StrOptions({"raise"}), Real],
         "missing_values": [StrOptions(set(MISSING_VALUES_OPTIONS))],
@@ -165,6 +166,7 @@ class BaseNAS(BaseEstimator):
         cv: Any = None,
         refit: Any = True,
         ensemble_size: int = 1,
+        refit_seeds: int = 1,
         pruner: Any = "auto",
         error_score: Any = np.nan,
         missing_values: str = "error",
@@ -193,6 +195,7 @@ class BaseNAS(BaseEstimator):
         self.cv = cv
         self.refit = refit
         self.ensemble_size = ensemble_size
+        self.refit_seeds = refit_seeds
         self.pruner = pruner
         self.error_score = error_score
         self.missing_values = missing_values
@@ -623,10 +626,13 @@ class BaseNAS(BaseEstimator):
         """Refit the chosen candidate (and, with ``ensemble_size > 1``, the ensemble's members).
 
         Each network is trained on all the data (weighted by ``sample_weight``)
-        for its own median best epoch, with its trial's seed. The first Ctrl-C
-        lets the refit finish; a second one abandons it (and nothing of it is kept).
+        for its own median best epoch. A member chosen ``k`` times by greedy
+        ensemble selection is refit ``k * refit_seeds`` times, each network from
+        its own seed (the first from its trial's seed), and every network gets
+        an equal share of the member's weight. The first Ctrl-C lets the refit
+        finish; a second one abandons it (and nothing of it is kept).
         """
-        from sknas.estimators._ensemble import Ensemble, select_ensemble
+        from sknas.estimators._ensemble import Ensemble, seed_networks, select_ensemble
 
         ensemble = Ensemble((self.best_index_,), (1.0,), self.best_score_)
         if self.ensemble_size > 1:
@@ -643,23 +649,29 @@ class BaseNAS(BaseEstimator):
                     UserWarning,
                     stacklevel=4,
                 )
+        ensemble = seed_networks(ensemble, self.ensemble_size, self.refit_seeds)
         start = time.perf_counter()
         nets = []
         with _interrupts.interruptible(_interrupts.ABORT_COUNT):
+            repeat: dict[int, int] = {}
             for index in ensemble.indices:
                 n_epochs = int(self.cv_results_["n_epochs"][index])
+                seed = trial_seed(train_seed, trials[index].number)
+                if repeat.get(index):
+                    seed = trial_seed(seed, repeat[index])
+                repeat[index] = repeat.get(index, 0) + 1
                 nets.append(
                     evaluator.fit_final(
                         self.search_space_.decode(trials[index].params),
                         X,
                         y,
                         n_epochs=n_epochs if n_epochs > 0 else self.max_epochs,
-                        seed=trial_seed(train_seed, trials[index].number),
+                        seed=seed,
                         sample_weight=sample_weight,
                     )
                 )
         self.best_estimator_ = nets[0]
-        if self.ensemble_size > 1:
+        if len(nets) > 1:
             self.ensemble_ = ensemble
             self.ensemble_estimators_ = nets
         self.refit_time_ = time.perf_counter() - start

@@ -81,6 +81,13 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         ``predict_proba`` averages their probabilities with the selection
         weights. 1 keeps the single best network; ``refit=False`` builds no
         ensemble. See ``docs/ensembles.md``.
+    refit_seeds : int, default=1
+        Networks refit per selection of an ensemble member, each from its own
+        seed; their predictions are averaged (seed averaging). A member chosen
+        ``k`` times by ensemble selection is refit ``k * refit_seeds`` times,
+        so ``ensemble_size * refit_seeds`` networks are trained after the
+        search. With ``ensemble_size=1``, ``refit_seeds > 1`` averages several
+        networks of the best architecture.
     pruner : {"auto", "median", "hyperband", "asha"}, optuna.pruners.BasePruner or None, \
             default="auto"
         Stops candidates whose learning curves trail (they end PRUNED); budgets
@@ -198,13 +205,15 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     refit_time_ : float
         Seconds spent refitting the best network (and the ensemble's members).
     ensemble_ : Ensemble
-        With ``ensemble_size > 1``: ``indices`` (rows of ``cv_results_`` of
-        the members, ``best_index_`` first), ``weights`` (summing to 1) and
-        ``score`` (validation score of the weighted average of the members'
-        held-out predictions, on which they were chosen).
+        With more than one refit network (``ensemble_size > 1`` or
+        ``refit_seeds > 1``): ``indices`` (for each refit network, the row of
+        ``cv_results_`` of its architecture, ``best_index_`` first; a row
+        appears once per seed), ``weights`` (summing to 1) and ``score``
+        (validation score of the weighted average of the members' held-out
+        predictions, on which they were chosen).
     ensemble_estimators_ : list of skorch.NeuralNetClassifier
-        With ``ensemble_size > 1``: the members refit on all the data, in the
-        order of ``ensemble_.indices`` (the first is ``best_estimator_``).
+        With more than one refit network: the networks refit on all the data,
+        in the order of ``ensemble_.indices`` (the first is ``best_estimator_``).
     pareto_front_ : ndarray of int
         Rows of ``cv_results_`` of the non-dominated candidates (on
         ``objectives``, among those meeting ``constraints``; a repeated
@@ -262,6 +271,7 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         cv: Any = None,
         refit: Any = True,
         ensemble_size: int = 1,
+        refit_seeds: int = 1,
         pruner: Any = "auto",
         error_score: Any = np.nan,
         missing_values: str = "error",
@@ -292,6 +302,7 @@ class NASClassifier(ClassifierMixin, BaseNAS):
             cv=cv,
             refit=refit,
             ensemble_size=ensemble_size,
+            refit_seeds=refit_seeds,
             pruner=pruner,
             error_score=error_score,
             missing_values=missing_values,

@@ -53,6 +53,9 @@ class NASRegressor(RegressorMixin, BaseNAS):
         Rounds of greedy ensemble selection with replacement over the
         candidates' held-out predictions (see :class:`~sknas.NASClassifier`);
         ``predict`` averages the refit members' outputs with their weights.
+    refit_seeds : int, default=1
+        Networks refit per selection of an ensemble member, each from its own
+        seed, averaged (see :class:`~sknas.NASClassifier`).
     pruner : {"auto", "median", "hyperband", "asha"}, optuna.pruners.BasePruner or None, \
             default="auto"
         Stops candidates whose learning curves trail (PRUNED), budgets in
@@ -120,7 +123,8 @@ class NASRegressor(RegressorMixin, BaseNAS):
     n_trials_, refit_time_, n_features_in_, feature_names_in_ :
         As in :class:`~sknas.NASClassifier`.
     ensemble_, ensemble_estimators_ :
-        With ``ensemble_size > 1``, the ensemble and its refit members (see
+        With more than one refit network (``ensemble_size > 1`` or
+        ``refit_seeds > 1``), the ensemble and its refit networks (see
         :class:`~sknas.NASClassifier`).
     pareto_front_ : ndarray of int
         Rows of ``cv_results_`` of the non-dominated candidates (see

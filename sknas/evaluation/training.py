@@ -25,6 +25,7 @@ DEFAULT_TRAINING: dict[str, Any] = {
     "weight_decay": 0.0,
     "batch_size": 128,
     "optimizer": "adam",
+    "label_smoothing": 0.0,
 }
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -279,6 +280,7 @@ class TrainingEvaluator:
         net_class, kwargs = self._net_class_and_kwargs(
             None if y_moments is None else y_moments[1],
             weighted=sample_weight is not None or valid_sample_weight is not None,
+            label_smoothing=float(config["label_smoothing"]),
         )
         optimizer, optimizer_kwargs = _optimizer_class(config["optimizer"])
         for name, value in optimizer_kwargs.items():
@@ -360,12 +362,13 @@ class TrainingEvaluator:
         return StandardizedModule(inner, n_features, self.n_outputs, *x_moments, *y_moments)
 
     def _net_class_and_kwargs(
-        self, y_scale: Any = None, *, weighted: bool = False
+        self, y_scale: Any = None, *, weighted: bool = False, label_smoothing: float = 0.0
     ) -> tuple[Any, dict[str, Any]]:
         """The skorch class of the task and its criterion settings.
 
         With ``weighted``, the criterion returns each row's loss and the net
-        averages them with the rows' sample weights.
+        averages them with the rows' sample weights. ``label_smoothing``
+        applies to the classification loss only.
         """
         from sknas.evaluation._modules import StandardizedMSELoss
         from sknas.evaluation._nets import SkorchClassifier, SkorchRegressor
@@ -376,6 +379,8 @@ class TrainingEvaluator:
             kwargs["criterion__reduction"] = "none"
         if self.task == "classification":
             kwargs["criterion"] = _cross_entropy()
+            if label_smoothing > 0:
+                kwargs["criterion__label_smoothing"] = label_smoothing
             kwargs["classes"] = list(range(self.n_outputs))
             # skorch's default ``valid_acc`` would score the validation data a second
             # time every epoch; ``valid_score`` already does.

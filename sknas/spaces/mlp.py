@@ -71,6 +71,12 @@ class MLPSpace(SearchSpace):
         Whether the standardised inputs are soft-clipped first
         (``x / sqrt(1 + (x / 3) ** 2)``, RealMLP's robust scaling), which tames
         heavy-tailed features; ``(False, True)`` lets the search decide.
+    label_smoothings : sequence of float, default=(0.1,)
+        Label smoothing of the classification loss (each target spreads this
+        share of its probability evenly over the classes, as RealMLP's tuned
+        defaults do; regression ignores it). One value is a fixed training
+        setting; several are searched. Use ``(0.0,)`` for the plain loss,
+        for instance when ``scoring`` judges calibrated probabilities.
 
     Examples
     --------
@@ -104,6 +110,7 @@ class MLPSpace(SearchSpace):
         embedding_scale_range: tuple[float, float] = (0.01, 10.0),
         ensemble_sizes: Sequence[int] = (1,),
         input_clips: Sequence[bool] = (False,),
+        label_smoothings: Sequence[float] = (0.1,),
     ) -> None:
         self.max_layers = max_layers
         self.widths = widths
@@ -119,6 +126,7 @@ class MLPSpace(SearchSpace):
         self.embedding_scale_range = embedding_scale_range
         self.ensemble_sizes = ensemble_sizes
         self.input_clips = input_clips
+        self.label_smoothings = label_smoothings
 
     # -- structure -----------------------------------------------------------------
     def _check_config(self) -> None:
@@ -150,6 +158,15 @@ class MLPSpace(SearchSpace):
         if not clips or any(not isinstance(c, bool) for c in clips):
             raise ValueError(
                 f"MLPSpace: input_clips must be a non-empty list of bools, got {clips!r}."
+            )
+        smoothings = list(self.label_smoothings)
+        if not smoothings or any(
+            isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1
+            for v in smoothings
+        ):
+            raise ValueError(
+                "MLPSpace: label_smoothings must be a non-empty list of floats in [0, 1), "
+                f"got {smoothings!r}."
             )
         for name in ("lr_range", "weight_decay_range", "embedding_scale_range"):
             low, high = getattr(self, name)
@@ -184,7 +201,17 @@ class MLPSpace(SearchSpace):
             dists["ensemble_size"] = CategoricalDistribution([int(k) for k in self.ensemble_sizes])
         if list(self.input_clips) != [False]:
             dists["input_clip"] = CategoricalDistribution([bool(c) for c in self.input_clips])
+        if len(set(self.label_smoothings)) > 1:
+            dists["label_smoothing"] = CategoricalDistribution(
+                [float(v) for v in self.label_smoothings]
+            )
         return dists
+
+    def _label_smoothing(self, params: Mapping[str, Any]) -> float:
+        """The label smoothing of ``params``: searched, or the space's one value."""
+        if "label_smoothing" in params:
+            return float(params["label_smoothing"])
+        return float(list(self.label_smoothings)[0])
 
     def _blocks(self, params: Mapping[str, Any]) -> tuple[str, float, int]:
         """The embedding, its frequency scale and the ensemble size of ``params``."""
@@ -226,6 +253,8 @@ class MLPSpace(SearchSpace):
                 f"lr={float(params['lr']):.3g}",
                 f"wd={float(params['weight_decay']):.3g}",
                 f"bs={int(params['batch_size'])}",
+                *([f"ls={float(params['label_smoothing']):g}"]
+                  if "label_smoothing" in params else []),
             ]
         )
         plural = "layer" if n_layers == 1 else "layers"
@@ -242,6 +271,8 @@ class MLPSpace(SearchSpace):
             f"weight decay {float(params['weight_decay']):.1e}, "
             f"batch {int(params['batch_size'])}"
         )
+        if "label_smoothing" in params:
+            description += f", label smoothing {float(params['label_smoothing']):g}"
         return Architecture.from_params(
             self.name, params, canonical=canonical, description=description
         )
@@ -293,7 +324,7 @@ class MLPSpace(SearchSpace):
         )
         for name, preferred in (
             ("embedding", "none"), ("embedding_scale", 0.1), ("ensemble_size", 8),
-            ("input_clip", True),
+            ("input_clip", True), ("label_smoothing", 0.1),
         ):
             if name in dists:
                 params[name] = pick(name, preferred)
@@ -318,7 +349,7 @@ class MLPSpace(SearchSpace):
         return [int(params[f"units_{i}"]) for i in range(int(params["n_layers"]))]
 
     def training_config(self, arch: Architecture) -> dict[str, Any]:
-        """The training choices of ``arch``: lr, weight decay, batch size, optimiser.
+        """The training choices of ``arch``: lr, weight decay, batch size, optimiser, smoothing.
 
         Parameters
         ----------
@@ -328,7 +359,8 @@ class MLPSpace(SearchSpace):
         Returns
         -------
         dict
-            Keys ``lr``, ``weight_decay``, ``batch_size`` and ``optimizer``.
+            Keys ``lr``, ``weight_decay``, ``batch_size``, ``optimizer`` and
+            ``label_smoothing``.
         """
         params = arch.params
         return {
@@ -336,6 +368,7 @@ class MLPSpace(SearchSpace):
             "weight_decay": float(params["weight_decay"]),
             "batch_size": int(params["batch_size"]),
             "optimizer": str(params["optimizer"]),
+            "label_smoothing": self._label_smoothing(params),
         }
 
     def build_module(

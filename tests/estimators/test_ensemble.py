@@ -24,9 +24,11 @@ from sknas._model_file import _manifest_digest
 from sknas.estimators._ensemble import (
     MAX_ENCODED_CHARS,
     PREDICTIONS_ATTR,
+    Ensemble,
     decode_predictions,
     encode_predictions,
     greedy_selection,
+    seed_networks,
     select_ensemble,
     splits_digest,
 )
@@ -105,6 +107,23 @@ def test_select_ensemble_starts_from_the_chosen_candidate_and_weights_sum_to_one
     assert set(ensemble.indices) <= {0, 2}
     assert sum(ensemble.weights) == pytest.approx(1.0)
     assert ensemble.score == pytest.approx(1.0)
+
+
+def test_seed_networks_gives_every_selection_its_own_networks():
+    selected = Ensemble((7, 2, 4), (0.6, 0.2, 0.2), 0.9)
+    once = seed_networks(selected, size=5, seeds=1)
+    assert once.indices == (7, 7, 7, 2, 4)
+    twice = seed_networks(selected, size=5, seeds=2)
+    assert twice.indices == (7,) * 6 + (2, 2, 4, 4)
+    assert twice.weights == pytest.approx((0.1,) * 10)
+    assert twice.score == 0.9
+    # Each member keeps its selection weight, spread over its networks.
+    for member, weight in zip(selected.indices, selected.weights):
+        share = sum(w for i, w in zip(twice.indices, twice.weights) if i == member)
+        assert share == pytest.approx(weight)
+    alone = seed_networks(Ensemble((3,), (1.0,), 0.5), size=1, seeds=3)
+    assert alone.indices == (3, 3, 3)
+    assert alone.weights == pytest.approx((1 / 3,) * 3)
 
 
 def test_predictions_round_trip_and_refusals():
@@ -200,6 +219,50 @@ def test_classifier_ensemble_averages_probabilities():
     expected = sum(w * p for w, p in zip(model.ensemble_.weights, probas))
     np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-12)
     np.testing.assert_array_equal(model.predict(X), np.argmax(expected, axis=1))
+
+
+@pytest.fixture(scope="module")
+def seeded_model(diabetes):
+    return NASRegressor(refit_seeds=3, **TINY).fit(*diabetes)
+
+
+def test_refit_seeds_average_networks_of_the_best_architecture(
+    seeded_model, single_model, diabetes
+):
+    X, _ = diabetes
+    model = seeded_model
+    assert model.ensemble_.indices == (model.best_index_,) * 3
+    assert len(model.ensemble_estimators_) == 3
+    assert model.ensemble_estimators_[0] is model.best_estimator_
+    # The first network is the one a single refit trains; the others start from other seeds.
+    X32 = transform_table(model.preprocessor_, X, "error")
+    outputs = _member_outputs(model, X)
+    np.testing.assert_array_equal(outputs[0], single_model.best_estimator_.predict(X32).ravel())
+    assert not np.allclose(outputs[0], outputs[1])
+    assert not np.allclose(outputs[1], outputs[2])
+    np.testing.assert_allclose(model.predict(X), np.mean(outputs, axis=0), rtol=1e-12)
+
+
+def test_repeated_selections_are_refit_from_different_seeds(ensemble_model, diabetes):
+    X, _ = diabetes
+    indices = ensemble_model.ensemble_.indices
+    assert len(indices) == 5  # one network per round of selection
+    outputs = _member_outputs(ensemble_model, X)
+    for a in range(len(indices)):
+        for b in range(a + 1, len(indices)):
+            assert not np.allclose(outputs[a], outputs[b])
+
+
+def test_seeded_networks_survive_save_and_load(seeded_model, diabetes, tmp_path):
+    X, _ = diabetes
+    loaded = sknas.load(seeded_model.save(tmp_path / "seeds.sknas"))
+    assert loaded.ensemble_ == seeded_model.ensemble_
+    np.testing.assert_array_equal(loaded.predict(X), seeded_model.predict(X))
+
+
+def test_refit_seeds_must_be_a_positive_integer(diabetes):
+    with pytest.raises(ValueError, match="refit_seeds"):
+        NASRegressor(refit_seeds=0, **TINY).fit(*diabetes)
 
 
 def test_refit_false_builds_no_ensemble(diabetes):

@@ -172,3 +172,75 @@ def test_auto_space_offers_embeddings_only_to_narrow_tables():
         assert ("periodic" in clf.search_space_.embeddings) is offered
         embeddings = list(clf.cv_results_.get("param_embedding", []))
         assert embeddings == (["none", "periodic"] if offered else [])
+
+
+# -- label smoothing ------------------------------------------------------------------
+def _evaluator(space, task, n_outputs):
+    from sklearn.metrics import get_scorer
+
+    from sknas.evaluation.training import TrainingEvaluator
+
+    return TrainingEvaluator(
+        space, task=task, n_outputs=n_outputs,
+        scorer=get_scorer("accuracy" if task == "classification" else "r2"),
+        splits=[(np.arange(20), np.arange(20))], max_epochs=1, patience=1, device="cpu",
+    )
+
+
+def test_label_smoothing_is_a_fixed_training_setting_by_default():
+    space = MLPSpace()
+    assert "label_smoothing" not in space.distributions()
+    arch = space.decode(space.initial_params()[0])
+    assert space.training_config(arch)["label_smoothing"] == 0.1
+    X, y = load_iris(return_X_y=True)
+    net = _evaluator(space, "classification", 3).build_net(
+        arch, X[:20].astype(np.float32), y[:20], seed=0, max_epochs=1
+    )
+    net.initialize()
+    assert net.criterion_.label_smoothing == pytest.approx(0.1)
+    plain = MLPSpace(label_smoothings=(0.0,))
+    net = _evaluator(plain, "classification", 3).build_net(
+        plain.decode(plain.initial_params()[0]), X[:20].astype(np.float32), y[:20],
+        seed=0, max_epochs=1,
+    )
+    net.initialize()
+    assert net.criterion_.label_smoothing == 0.0
+
+
+def test_label_smoothing_changes_the_classification_loss_only():
+    X, y = load_iris(return_X_y=True)
+    losses = {}
+    for smoothing in (0.0, 0.3):
+        space = MLPSpace(label_smoothings=(smoothing,))
+        arch = space.decode(space.initial_params()[0])
+        torch.manual_seed(0)
+        net = _evaluator(space, "classification", 3).build_net(
+            arch, X[:20].astype(np.float32), y[:20], seed=0, max_epochs=1
+        )
+        net.initialize()
+        logits = torch.tensor([[4.0, -2.0, -2.0]])
+        losses[smoothing] = float(net.criterion_(logits, torch.tensor([0])))
+    # A confident right answer costs more when the targets are smoothed.
+    assert losses[0.3] > losses[0.0] + 0.5
+    Xr, yr = load_diabetes(return_X_y=True)
+    space = MLPSpace(label_smoothings=(0.3,))
+    net = _evaluator(space, "regression", 1).build_net(
+        space.decode(space.initial_params()[0]), Xr[:20].astype(np.float32),
+        yr[:20, None].astype(np.float32), seed=0, max_epochs=1,
+    )
+    assert "criterion__label_smoothing" not in net.get_params()
+
+
+def test_several_label_smoothings_are_searched():
+    space = MLPSpace(label_smoothings=(0.0, 0.1))
+    assert list(space.distributions()["label_smoothing"].choices) == [0.0, 0.1]
+    assert space.initial_params()[0]["label_smoothing"] == 0.1
+    arch = space.decode(_params(space, label_smoothing=0.0))
+    assert "ls=0" in arch.key() and "label smoothing 0" in arch.description
+    assert space.training_config(arch)["label_smoothing"] == 0.0
+
+
+@pytest.mark.parametrize("bad", [(), (1.0,), (-0.1,), ("0.1",)])
+def test_bad_label_smoothings_are_refused(bad):
+    with pytest.raises(ValueError, match="label_smoothings"):
+        MLPSpace(label_smoothings=bad).distributions()
