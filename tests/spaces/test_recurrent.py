@@ -42,18 +42,23 @@ def _typed(space: RecurrentCellSpace, cell_type: str):
 
 def test_gru_and_lstm_ignore_the_node_parameters():
     space = RecurrentCellSpace(n_nodes=2)
-    a = space.decode({"cell_type": "gru", "node_1_input": 0, "node_1_activation": "tanh",
+    common = {"cell_type": "gru", "readout": "mean", "lr": 0.003}
+    a = space.decode({**common, "node_1_input": 0, "node_1_activation": "tanh",
                       "node_2_input": 1, "node_2_activation": "relu"})
-    b = space.decode({"cell_type": "gru", "node_1_input": 0, "node_1_activation": "relu",
+    b = space.decode({**common, "node_1_input": 0, "node_1_activation": "relu",
                       "node_2_input": 0, "node_2_activation": "sigmoid"})
-    assert a == b and a.key() == "gru"
-    child = space.mutate(a, np.random.default_rng(0))
-    assert child.params["cell_type"] != "gru"
+    assert a == b and a.key() == "gru [mean, lr=0.003]"
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        child = space.mutate(a, rng)
+        changed = {n for n in space.distributions() if child.params[n] != a.params[n]}
+        # One of the parameters a GRU has changed, never only a node of its unused cell.
+        assert len(changed & {"cell_type", "readout", "lr"}) == 1, changed
 
 
 def test_published_cells_and_known_members():
     assert str(RecurrentCellSpace.cell("darts_v2")).startswith("searched: sigmoid~0|relu~1")
-    assert RecurrentCellSpace.cell("lstm").key() == "lstm"
+    assert RecurrentCellSpace.cell("lstm", readout="last", lr=0.01).key() == "lstm [last, lr=0.01]"
     assert RecurrentCellSpace().genotype(RecurrentCellSpace.cell("darts_v1")) == (
         PUBLISHED_RECURRENT["darts_v1"]
     )
