@@ -45,18 +45,23 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Train and test split of an aeon set, as ``(n, timesteps, features)`` arrays.
 
     aeon returns variable-length sets as lists of ``(features, timesteps)``
-    arrays; both splits are padded with NaN at the end to the longest sequence.
+    arrays; both splits are padded with NaN at the end to the longest training
+    sequence, and test sequences longer than that are cut to it (the fitted
+    networks read sequences of the training length).
     """
     from aeon.datasets import load_classification
 
     X, y = load_classification(name, split="train")
     X_test, y_test = load_classification(name, split="test")
-    length = max(x.shape[-1] for x in [*X, *X_test])
+    length = max(x.shape[-1] for x in X)
+    cut = sum(x.shape[-1] > length for x in X_test)
+    if cut:
+        print(f"{name}: {cut} test sequences cut to {length} timesteps", flush=True)
 
     def padded(batch: list[np.ndarray]) -> np.ndarray:
         out = np.full((len(batch), length, batch[0].shape[0]), np.nan)
         for i, x in enumerate(batch):
-            out[i, : x.shape[-1]] = x.T
+            out[i, : x.shape[-1]] = x[:, :length].T
         return out
 
     return padded(list(X)), y, padded(list(X_test)), y_test

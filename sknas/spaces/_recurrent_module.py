@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
@@ -128,11 +129,12 @@ class RecurrentNetwork(nn.Module):
         present = ~torch.isnan(x).all(dim=-1)  # (n, timesteps): False on padding
         x = torch.nan_to_num(x, nan=0.0)
         if self.cell_type == "searched":
+            cell = cast(SearchedCell, self.rnn)
             h = x.new_zeros(x.shape[0], self.hidden_size)
-            projected = self.rnn.project_input(x)
+            projected = cell.project_input(x)
             states = []
             for t in range(x.shape[1]):
-                h = torch.where(present[:, t, None], self.rnn.step(projected[:, t], h), h)
+                h = torch.where(present[:, t, None], cell.step(projected[:, t], h), h)
                 states.append(h)
             outputs = torch.stack(states, dim=1)
         else:

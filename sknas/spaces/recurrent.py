@@ -61,8 +61,8 @@ class RecurrentCellSpace(SearchSpace):
     LSTM and searched cells are trained alike: Adam at the searched ``lr``
     with ``weight_decay``, batches of ``batch_size`` sequences, gradients
     clipped to the norm ``grad_clip``, and early stopping that waits at least
-    ``patience_steps`` optimisation steps (so that on 40 sequences in batches
-    of 8 it waits 50 epochs, on 10,000 sequences the estimator's ``patience``).
+    ``patience_steps`` optimisation steps (so that on 32 training sequences in
+    batches of 8 it waits 75 epochs, on 10,000 sequences the estimator's ``patience``).
 
     **Equal size.** The searched cell has ``hidden_size`` state units and
     ``2 h (f + h) + 2 n h^2`` weights (``f`` input features, ``n`` nodes); a

@@ -113,7 +113,8 @@ def test_readouts_read_the_states_over_time(cell_type):
         if cell_type == "searched":
             h, states = torch.zeros(2, 4), []
             for t in range(5):
-                h = torch.where(torch.isnan(x[:, t, None]), h, net.rnn(x[:, t, None].nan_to_num(), h))
+                step = net.rnn(x[:, t, None].nan_to_num(), h)
+                h = torch.where(torch.isnan(x[:, t, None]), h, step)
                 states.append(h)
             outputs = torch.stack(states, dim=1)
         else:
