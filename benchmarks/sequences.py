@@ -15,9 +15,9 @@ padded with NaN at their end. Per set and seed:
 * ``ROCKET``: ``aeon``'s ``RocketClassifier`` (random convolution kernels and
   a ridge classifier).
 
-The score is the test accuracy, median (and range) over seeds. The space's
-training defaults were chosen on ``SELECTION`` (ItalyPowerDemand, GunPoint);
-the other sets only confirm them.
+The score is the test accuracy, median (and range) over seeds. ``SELECTION``
+(ItalyPowerDemand, GunPoint) are the sets on which training settings may be
+tuned; the other sets only confirm them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import time
 import numpy as np
 from _common import machine_description, markdown_table, publish
 
-#: Sets on which the training defaults of ``RecurrentCellSpace`` were chosen.
+#: Sets on which the training settings of ``RecurrentCellSpace`` may be tuned.
 SELECTION = ("ItalyPowerDemand", "GunPoint")
 SETS = (*SELECTION, "ArrowHead", "BasicMotions", "JapaneseVowels", "UnitTest")
 SECTION = "Sequences: searched recurrent cells"
