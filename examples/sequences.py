@@ -2,8 +2,9 @@
 
 Synthetic two-class sequences of variable length (shorter ones padded with NaN
 at their end): the class is whether a bump appears early or late. The search
-covers the ENAS/DARTS searched cell and equally sized GRU and LSTM cells; it
-prints the cell found, its test accuracy, and a model file round trip.
+covers the ENAS/DARTS searched cell and equally sized GRU and LSTM cells, each
+with a readout over time and a learning rate; it prints the cell found, the
+space's sequence training settings, its test accuracy, and a model file round trip.
 
 Usage::
 
@@ -49,7 +50,8 @@ def main() -> None:
     clf = NASClassifier(
         search_space=space, n_trials=args.trials, max_epochs=args.epochs, random_state=0
     ).fit(X_train, y_train)
-    print("cell found:", clf.best_architecture_)
+    print("cell found:", clf.best_architecture_)  # cell, readout over time, learning rate
+    print("training settings:", space.training_config(clf.best_architecture_))
     print("sequence shape:", clf.sequence_shape_)
     print(f"test accuracy: {clf.score(X_test, y_test):.3f}")
     print("GRU of equal size has", space.hidden_size_of("gru", 2), "state units")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,13 +20,18 @@ from sknas.utils._threads import torch_threads
 
 __all__ = ["TrainingEvaluator", "EvaluationResult", "DEFAULT_TRAINING", "torch_threads"]
 
-#: Training choices used where the search space does not decide them.
+#: Training choices used where the search space does not decide them. ``grad_clip``
+#: is the largest gradient norm (0: no clipping); ``patience_steps`` makes early
+#: stopping wait at least that many optimisation steps, whatever the epoch's size
+#: (patience in epochs is then ``max(patience, ceil(patience_steps / steps per epoch))``).
 DEFAULT_TRAINING: dict[str, Any] = {
     "lr": 1e-3,
     "weight_decay": 0.0,
     "batch_size": 128,
     "optimizer": "adam",
     "label_smoothing": 0.0,
+    "grad_clip": 0.0,
+    "patience_steps": 0,
 }
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -285,7 +291,14 @@ class TrainingEvaluator:
         optimizer, optimizer_kwargs = _optimizer_class(config["optimizer"])
         for name, value in optimizer_kwargs.items():
             kwargs[f"optimizer__{name}"] = value
+        batch_size = effective_batch_size(int(config["batch_size"]), len(X_train))
         callbacks: list[Any] = [("divergence", DivergenceGuard())]
+        if float(config["grad_clip"]) > 0:
+            from skorch.callbacks import GradientNormClipping
+
+            callbacks.append(
+                ("grad_clip", GradientNormClipping(gradient_clip_value=float(config["grad_clip"])))
+            )
         if valid is not None:
             X_valid, y_valid = valid
             kwargs["train_split"] = predefined_split(
@@ -303,7 +316,9 @@ class TrainingEvaluator:
                     "early_stopping",
                     EarlyStopping(
                         monitor="valid_score",
-                        patience=self.patience,
+                        patience=patience_epochs(
+                            self.patience, int(config["patience_steps"]), len(X_train), batch_size
+                        ),
                         lower_is_better=False,
                         threshold=1e-4,
                         load_best=True,
@@ -318,7 +333,6 @@ class TrainingEvaluator:
         if deadline is not None:
             # Last, so that the epoch's score is recorded (and reported) before it stops.
             callbacks.append(("candidate_timeout", CandidateTimeout(deadline)))
-        batch_size = effective_batch_size(int(config["batch_size"]), len(X_train))
         return net_class(
             module=module,
             optimizer=optimizer,
@@ -698,6 +712,36 @@ def effective_batch_size(batch_size: int, n_rows: int) -> int:
     """
     cap = max(8, n_rows // MIN_STEPS_PER_EPOCH)
     return int(max(1, min(batch_size, cap, n_rows)))
+
+
+def patience_epochs(patience: int, patience_steps: int, n_rows: int, batch_size: int) -> int:
+    """Early stopping's patience in epochs: ``patience``, or more to span ``patience_steps`` steps.
+
+    Parameters
+    ----------
+    patience : int
+        Patience in epochs (the estimator's ``patience``).
+    patience_steps : int
+        Fewest optimisation steps without improvement before stopping (0: none).
+    n_rows : int
+        Training rows.
+    batch_size : int
+        Rows per step (:func:`effective_batch_size`); the last incomplete batch
+        is dropped when there is more than one batch.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> patience_epochs(10, 400, n_rows=32, batch_size=8)
+    100
+    >>> patience_epochs(10, 400, n_rows=10_000, batch_size=128)
+    10
+    """
+    steps = max(1, n_rows // batch_size if n_rows > batch_size else 1)
+    return max(int(patience), math.ceil(int(patience_steps) / steps))
 
 
 def _best_epoch(history: Any) -> tuple[int, float]:

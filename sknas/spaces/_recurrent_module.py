@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 from torch import nn
 
-__all__ = ["SearchedCell", "RecurrentNetwork", "ACTIVATIONS"]
+__all__ = ["SearchedCell", "RecurrentNetwork", "ACTIVATIONS", "READOUTS"]
 
 #: The node activations of the searched cell.
 ACTIVATIONS = {
@@ -50,23 +51,40 @@ class SearchedCell(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        c0, h0 = self.w0(torch.cat([x, h], dim=-1)).chunk(2, dim=-1)
-        states = [h + c0.sigmoid() * (h0.tanh() - h)]
+        return self.step(self.project_input(x), h)
+
+    def project_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The input's part of node 0's projection, ``W_x x`` (any leading shape).
+
+        A network computes it for all timesteps at once before the loop over time.
+        """
+        return nn.functional.linear(x, self.w0.weight[:, : x.shape[-1]])
+
+    def step(self, x_projected: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The new state from ``project_input(x_t)`` and the previous state ``h``."""
+        n_in = self.w0.weight.shape[1] - self.hidden_size
+        c0, h0 = (x_projected + nn.functional.linear(h, self.w0.weight[:, n_in:])).chunk(2, -1)
+        # torch.lerp(a, b, c) = a + c * (b - a): the highway step in one operation.
+        states = [torch.lerp(h, h0.tanh(), c0.sigmoid())]
         for (activation, source), w in zip(self.genotype, self.ws):
             s_prev = states[source]
             c, candidate = w(s_prev).chunk(2, dim=-1)
-            states.append(s_prev + c.sigmoid() * (ACTIVATIONS[activation](candidate) - s_prev))
+            states.append(torch.lerp(s_prev, ACTIVATIONS[activation](candidate), c.sigmoid()))
         return torch.stack(states[1:], dim=-1).mean(dim=-1)
 
 
+#: How the network reads a sequence's states: the last one, or their mean or maximum.
+READOUTS: tuple[str, ...] = ("mean", "last", "max")
+
+
 class RecurrentNetwork(nn.Module):
-    """A recurrent cell read over a sequence, then a linear head on its last state.
+    """A recurrent cell read over a sequence, a readout over time, then a linear head.
 
     The input is a flat batch ``(n, timesteps * n_features)`` reshaped to
     ``(n, timesteps, n_features)``. Timesteps whose features are all NaN are
     padding (a sequence shorter than the others): the state is carried over
-    them unchanged, so the head reads each sequence's state after its own
-    last timestep.
+    them unchanged and the readout ignores them, so the head reads each
+    sequence's own states only.
 
     Parameters
     ----------
@@ -80,12 +98,19 @@ class RecurrentNetwork(nn.Module):
         Width of the state.
     n_outputs : int
         Width of the output.
+    readout : {"last", "mean", "max"}, default="last"
+        What the head reads: the state after the sequence's last timestep, or
+        the mean or the maximum of its states over its timesteps.
     """
 
     def __init__(self, cell_type: str, genotype: Sequence[tuple[str, int]], timesteps: int,
-                 n_features: int, hidden_size: int, n_outputs: int) -> None:
+                 n_features: int, hidden_size: int, n_outputs: int,
+                 readout: str = "last") -> None:
         super().__init__()
+        if readout not in READOUTS:
+            raise ValueError(f"Unknown readout {readout!r}; expected one of {list(READOUTS)}.")
         self.cell_type = cell_type
+        self.readout = readout
         self.shape = (int(timesteps), int(n_features))
         self.rnn: nn.Module
         if cell_type == "searched":
@@ -104,12 +129,28 @@ class RecurrentNetwork(nn.Module):
         present = ~torch.isnan(x).all(dim=-1)  # (n, timesteps): False on padding
         x = torch.nan_to_num(x, nan=0.0)
         if self.cell_type == "searched":
+            cell = cast(SearchedCell, self.rnn)
             h = x.new_zeros(x.shape[0], self.hidden_size)
+            projected = cell.project_input(x)
+            states = []
             for t in range(x.shape[1]):
-                h = torch.where(present[:, t, None], self.rnn(x[:, t], h), h)
-            return self.head(h)
-        # Padding is trailing: the outputs before it do not depend on it.
-        outputs, _ = self.rnn(x)
+                h = torch.where(present[:, t, None], cell.step(projected[:, t], h), h)
+                states.append(h)
+            outputs = torch.stack(states, dim=1)
+        else:
+            # Padding is trailing: the outputs before it do not depend on it.
+            outputs, _ = self.rnn(x)
+        return self.head(self._read(outputs, present))
+
+    def _read(self, outputs: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        """The readout of the states ``outputs`` (n, timesteps, hidden) at present timesteps."""
+        if self.readout == "mean":
+            weights = present.to(outputs.dtype).unsqueeze(-1)
+            return (outputs * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        if self.readout == "max":
+            masked = outputs.masked_fill(~present.unsqueeze(-1), float("-inf"))
+            best = masked.max(dim=1).values
+            return torch.where(torch.isfinite(best), best, torch.zeros_like(best))
         last = (present.sum(dim=1) - 1).clamp(min=0)
         index = last.view(-1, 1, 1).expand(-1, 1, outputs.shape[-1])
-        return self.head(outputs.gather(1, index).squeeze(1))
+        return outputs.gather(1, index).squeeze(1)

@@ -261,7 +261,8 @@ class SearchSpace(BaseEstimator):
 
         The training evaluator fills in the keys not returned from
         :data:`sknas.evaluation.training.DEFAULT_TRAINING` (``lr``,
-        ``weight_decay``, ``batch_size``, ``optimizer``); other keys are refused.
+        ``weight_decay``, ``batch_size``, ``optimizer``, ``grad_clip``,
+        ``patience_steps``); other keys are refused.
 
         Parameters
         ----------

@@ -22,7 +22,9 @@ from sknas.spaces.base import Architecture, SearchSpace
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["RecurrentCellSpace", "RECURRENT_ACTIVATIONS", "CELL_TYPES", "PUBLISHED_RECURRENT"]
+__all__ = [
+    "RecurrentCellSpace", "RECURRENT_ACTIVATIONS", "CELL_TYPES", "PUBLISHED_RECURRENT", "READOUTS",
+]
 
 #: The activations a node chooses from (DARTS' recurrent primitives other than ``none``).
 RECURRENT_ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "sigmoid", "identity")
@@ -36,17 +38,31 @@ PUBLISHED_RECURRENT: dict[str, list[tuple[str, int]]] = {
                  ("sigmoid", 5), ("tanh", 3), ("relu", 5)],
 }
 _GATES = {"gru": 3, "lstm": 4}
+#: How the head reads the states over time (see ``RecurrentNetwork``).
+READOUTS: tuple[str, ...] = ("mean", "last", "max")
 
 
 class RecurrentCellSpace(SearchSpace):
     """Recurrent cells for sequences ``(n_samples, timesteps, features)``.
 
-    The parameters are ``cell_type`` (one of ``cell_types``) and, for each node
-    ``j = 1 ... n_nodes``, ``node_{j}_input`` (an earlier node ``0 ... j - 1``;
-    node 0 mixes the input with the previous state) and
-    ``node_{j}_activation``. The node parameters describe the searched cell
-    and are ignored by ``"gru"`` and ``"lstm"``: every GRU is one architecture
-    (its key is ``"gru"``).
+    The parameters are ``cell_type`` (one of ``cell_types``), ``readout``
+    (one of ``readouts``: what the head reads over time), ``lr`` (one of
+    ``learning_rates``) and, for each node ``j = 1 ... n_nodes``,
+    ``node_{j}_input`` (an earlier node ``0 ... j - 1``; node 0 mixes the input
+    with the previous state) and ``node_{j}_activation``. The node parameters
+    describe the searched cell and are ignored by ``"gru"`` and ``"lstm"``:
+    a GRU is one architecture per readout and learning rate (key
+    ``"gru [mean, lr=0.003]"``).
+
+    **Training for sequences.** Recurrent networks on a few dozen sequences
+    need more optimisation steps than an epoch of them holds, a learning rate
+    chosen per network and bounded gradients. The space's training settings
+    (:meth:`training_config`) are the same for every cell type, so that GRU,
+    LSTM and searched cells are trained alike: Adam at the searched ``lr``
+    with ``weight_decay``, batches of ``batch_size`` sequences, gradients
+    clipped to the norm ``grad_clip``, and early stopping that waits at least
+    ``patience_steps`` optimisation steps (so that on 32 training sequences in
+    batches of 8 it waits 75 epochs, on 10,000 sequences the estimator's ``patience``).
 
     **Equal size.** The searched cell has ``hidden_size`` state units and
     ``2 h (f + h) + 2 n h^2`` weights (``f`` input features, ``n`` nodes); a
@@ -69,19 +85,36 @@ class RecurrentCellSpace(SearchSpace):
         ``(timesteps, features)`` of one sequence, which arrives flattened.
         None reads the rows as univariate sequences ``(n_features, 1)`` (the
         estimators set it from 3-D input).
+    readouts : sequence of str, default=("mean", "last")
+        Readouts searched over, among ``"mean"`` and ``"max"`` (of the states
+        over the sequence's timesteps) and ``"last"`` (the final state).
+    learning_rates : sequence of float, default=(0.003, 0.001, 0.01)
+        Adam learning rates searched over.
+    batch_size : int, default=16
+        Sequences per optimisation step (fewer on small data, see
+        :func:`sknas.evaluation.training.effective_batch_size`).
+    weight_decay : float, default=1e-4
+        L2 penalty of Adam.
+    grad_clip : float, default=1.0
+        Largest gradient norm (0: no clipping).
+    patience_steps : int, default=300
+        Fewest optimisation steps without a better validation score before
+        early stopping (the estimator's ``patience`` in epochs when larger).
 
     Examples
     --------
     >>> space = RecurrentCellSpace()
     >>> RecurrentCellSpace.cell("gru").key()
-    'gru'
-    >>> print(RecurrentCellSpace.cell("darts_v2"))
-    searched: sigmoid~0|relu~1|relu~1|identity~1|tanh~2|sigmoid~5|tanh~3|relu~5
+    'gru [mean, lr=0.003]'
+    >>> print(RecurrentCellSpace.cell("darts_v2", readout="last"))
+    searched: sigmoid~0|relu~1|relu~1|identity~1|tanh~2|sigmoid~5|tanh~3|relu~5 [last, lr=0.003]
     >>> space.hidden_size_of("gru", n_features=1)
     77
     """
 
     name = "recurrent"
+    #: A recurrent step is many small operations: a second thread costs more than it saves.
+    preferred_threads = 1
 
     def __init__(
         self,
@@ -90,12 +123,24 @@ class RecurrentCellSpace(SearchSpace):
         activations: Sequence[str] = RECURRENT_ACTIVATIONS,
         cell_types: Sequence[str] = CELL_TYPES,
         sequence_shape: tuple[int, int] | None = None,
+        readouts: Sequence[str] = ("mean", "last"),
+        learning_rates: Sequence[float] = (3e-3, 1e-3, 1e-2),
+        batch_size: int = 16,
+        weight_decay: float = 1e-4,
+        grad_clip: float = 1.0,
+        patience_steps: int = 300,
     ) -> None:
         self.hidden_size = hidden_size
         self.n_nodes = n_nodes
         self.activations = activations
         self.cell_types = cell_types
         self.sequence_shape = sequence_shape
+        self.readouts = readouts
+        self.learning_rates = learning_rates
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.grad_clip = grad_clip
+        self.patience_steps = patience_steps
 
     # -- configuration ------------------------------------------------------------
     def _choices(self, name: str, allowed: Sequence[str]) -> tuple[str, ...]:
@@ -108,6 +153,17 @@ class RecurrentCellSpace(SearchSpace):
             )
         return values
 
+    def _learning_rates(self) -> tuple[float, ...]:
+        values = tuple(self.learning_rates)
+        if not values or len(set(values)) != len(values) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v for v in values
+        ):
+            raise ValueError(
+                "RecurrentCellSpace: learning_rates must be distinct positive numbers; "
+                f"got {list(values)!r}."
+            )
+        return tuple(float(v) for v in values)
+
     def _n_nodes(self) -> int:
         n = self.n_nodes
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -116,7 +172,7 @@ class RecurrentCellSpace(SearchSpace):
 
     # -- structure -----------------------------------------------------------------
     def distributions(self) -> dict[str, BaseDistribution]:
-        """``cell_type``, then an input and an activation per node.
+        """``cell_type``, ``readout``, ``lr``, then an input and an activation per node.
 
         Returns
         -------
@@ -124,7 +180,9 @@ class RecurrentCellSpace(SearchSpace):
         """
         activations = self._choices("activations", RECURRENT_ACTIVATIONS)
         result: dict[str, BaseDistribution] = {
-            "cell_type": CategoricalDistribution(self._choices("cell_types", CELL_TYPES))
+            "cell_type": CategoricalDistribution(self._choices("cell_types", CELL_TYPES)),
+            "readout": CategoricalDistribution(self._choices("readouts", READOUTS)),
+            "lr": CategoricalDistribution(self._learning_rates()),
         }
         for j in range(1, self._n_nodes() + 1):
             result[f"node_{j}_input"] = CategoricalDistribution(tuple(range(j)))
@@ -142,10 +200,15 @@ class RecurrentCellSpace(SearchSpace):
         Returns
         -------
         Architecture
-            Key ``"gru"`` or ``"lstm"``, or ``"searched: act~input|..."``.
+            Key ``"gru"``, ``"lstm"`` or ``"searched: act~input|..."``,
+            followed by ``" [readout, lr=...]"``.
         """
         self.check_params(params)
-        clean: dict[str, Any] = {"cell_type": str(params["cell_type"])}
+        clean: dict[str, Any] = {
+            "cell_type": str(params["cell_type"]),
+            "readout": str(params["readout"]),
+            "lr": float(params["lr"]),
+        }
         for j in range(1, self._n_nodes() + 1):
             clean[f"node_{j}_input"] = int(params[f"node_{j}_input"])
             clean[f"node_{j}_activation"] = str(params[f"node_{j}_activation"])
@@ -154,6 +217,7 @@ class RecurrentCellSpace(SearchSpace):
             key = "searched: " + "|".join(f"{a}~{i}" for a, i in self._nodes(clean))
         else:
             key = cell_type
+        key += f" [{clean['readout']}, lr={clean['lr']:g}]"
         return Architecture.from_params(self.name, clean, canonical=key)
 
     def _nodes(self, params: Mapping[str, Any]) -> list[tuple[str, int]]:
@@ -176,13 +240,20 @@ class RecurrentCellSpace(SearchSpace):
         """
         return self._nodes(arch.params)
 
-    def from_genotype(self, recurrent: Sequence[tuple[str, int]]) -> Architecture:
+    def from_genotype(
+        self, recurrent: Sequence[tuple[str, int]], *, readout: str | None = None,
+        lr: float | None = None,
+    ) -> Architecture:
         """The searched cell of DARTS' ``Genotype.recurrent`` list.
 
         Parameters
         ----------
         recurrent : sequence of (str, int)
             ``(activation, input node)`` of every node; inputs index earlier nodes.
+        readout : str, optional
+            The readout (default: the first of ``readouts``).
+        lr : float, optional
+            The learning rate (default: the first of ``learning_rates``).
 
         Returns
         -------
@@ -194,20 +265,28 @@ class RecurrentCellSpace(SearchSpace):
                 f"RecurrentCellSpace: the genotype has {len(nodes)} nodes; this space has "
                 f"n_nodes={self.n_nodes}."
             )
-        params: dict[str, Any] = {"cell_type": "searched"}
+        params: dict[str, Any] = {
+            "cell_type": "searched",
+            "readout": self._choices("readouts", READOUTS)[0] if readout is None else readout,
+            "lr": self._learning_rates()[0] if lr is None else lr,
+        }
         for j, (activation, source) in enumerate(nodes, start=1):
             params[f"node_{j}_input"] = source
             params[f"node_{j}_activation"] = activation
         return self.decode(params)
 
     @classmethod
-    def cell(cls, name: str) -> Architecture:
+    def cell(cls, name: str, *, readout: str = "mean", lr: float = 3e-3) -> Architecture:
         """A known member of the default space: ``gru``, ``lstm``, ``darts_v1``, ``darts_v2``.
 
         Parameters
         ----------
         name : str
             A cell type other than ``"searched"``, or a key of :data:`PUBLISHED_RECURRENT`.
+        readout : {"mean", "last"}, default="mean"
+            The readout over time.
+        lr : float, default=0.003
+            The learning rate, one of the default ``learning_rates``.
 
         Returns
         -------
@@ -215,9 +294,9 @@ class RecurrentCellSpace(SearchSpace):
         """
         space = cls()
         if name in PUBLISHED_RECURRENT:
-            return space.from_genotype(PUBLISHED_RECURRENT[name])
+            return space.from_genotype(PUBLISHED_RECURRENT[name], readout=readout, lr=lr)
         if name in _GATES:
-            params: dict[str, Any] = {"cell_type": name}
+            params: dict[str, Any] = {"cell_type": name, "readout": readout, "lr": lr}
             for j, (activation, source) in enumerate(PUBLISHED_RECURRENT["darts_v2"], 1):
                 params[f"node_{j}_input"] = source
                 params[f"node_{j}_activation"] = activation
@@ -227,7 +306,7 @@ class RecurrentCellSpace(SearchSpace):
         )
 
     def initial_params(self) -> list[dict[str, Any]]:
-        """DARTS V2's recurrent cell first, when this space holds it.
+        """DARTS V2's cell first (first readout and learning rate), when this space holds it.
 
         Returns
         -------
@@ -242,9 +321,9 @@ class RecurrentCellSpace(SearchSpace):
     def mutate(self, arch: Architecture, rng: np.random.Generator) -> Architecture:
         """Change one node of a searched cell, or the cell type.
 
-        A GRU or LSTM changes its cell type (its node parameters are
-        ignored); a searched cell changes one node's input or activation, or,
-        with probability ``1 / (2 n + 1)``, its cell type.
+        A GRU or LSTM changes its cell type, readout or learning rate (its
+        node parameters are ignored); a searched cell changes one of those or
+        one node's input or activation, each parameter equally likely.
 
         Parameters
         ----------
@@ -259,7 +338,9 @@ class RecurrentCellSpace(SearchSpace):
         """
         distributions = self.distributions()
         params = self.to_params(arch)
-        names = list(distributions) if params["cell_type"] == "searched" else ["cell_type"]
+        names = list(distributions)
+        if params["cell_type"] != "searched":
+            names = ["cell_type", "readout", "lr"]
         for _ in range(20):
             name = names[int(rng.integers(len(names)))]
             choices = [c for c in distributions[name].choices  # type: ignore[attr-defined]
@@ -270,6 +351,42 @@ class RecurrentCellSpace(SearchSpace):
             if child.key() != arch.key():
                 return child
         return arch
+
+    # -- training ------------------------------------------------------------------
+    def training_config(self, arch: Architecture) -> dict[str, Any]:
+        """The sequence training settings, the same for every cell type (see the class notes).
+
+        Parameters
+        ----------
+        arch : Architecture
+            An architecture of this space.
+
+        Returns
+        -------
+        dict
+            ``lr`` (the architecture's), ``weight_decay``, ``batch_size``,
+            ``optimizer`` (``"adam"``), ``grad_clip`` and ``patience_steps``.
+        """
+        for name in ("batch_size", "patience_steps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"RecurrentCellSpace: {name} must be an int >= 1, got {value!r}."
+                )
+        for name in ("weight_decay", "grad_clip"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(
+                    f"RecurrentCellSpace: {name} must be a number >= 0, got {value!r}."
+                )
+        return {
+            "lr": float(arch.params["lr"]),
+            "weight_decay": float(self.weight_decay),
+            "batch_size": int(self.batch_size),
+            "optimizer": "adam",
+            "grad_clip": float(self.grad_clip),
+            "patience_steps": int(self.patience_steps),
+        }
 
     # -- network -------------------------------------------------------------------
     def resolve_sequence_shape(self, n_features_in: int) -> tuple[int, int]:
@@ -359,4 +476,5 @@ class RecurrentCellSpace(SearchSpace):
             n_features,
             self.hidden_size_of(cell_type, n_features),
             int(n_outputs),
+            readout=str(params["readout"]),
         )

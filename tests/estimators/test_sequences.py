@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -82,3 +85,22 @@ def test_sequence_scaler_standardises_each_feature_over_time():
     np.testing.assert_allclose(np.nanstd(steps, axis=(0, 1)), 1.0, atol=1e-5)
     assert np.isnan(steps[:5, 5:]).all() and not np.isnan(steps[5:]).any()
     assert len(SequenceScaler(7, 2).fit(X.reshape(50, -1)).get_feature_names_out()) == 14
+
+
+def _bumps(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The example's sequences: 20 to 30 steps, the class is where a bump sits."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "sequences.py"
+    return runpy.run_path(str(example))["make_sequences"](n, seed)
+
+
+def test_sequence_training_learns_from_few_sequences():
+    # 48 sequences train in batches of 8 (6 steps per epoch): the space's patience in
+    # optimisation steps keeps early stopping from ending training after a few epochs
+    # of a flat validation score, and a mean readout learns what the last state misses.
+    X, y = _bumps(60, seed=0)
+    X_test, y_test = _bumps(200, seed=1)
+    space = RecurrentCellSpace(hidden_size=8, n_nodes=2, cell_types=("gru",),
+                               readouts=("mean",), learning_rates=(0.01,))
+    clf = NASClassifier(search_space=space, n_trials=1, max_epochs=25, patience=3,
+                        random_state=0).fit(X, y)
+    assert clf.score(X_test, y_test) >= 0.8  # 0.94 measured; the former settings: 0.49

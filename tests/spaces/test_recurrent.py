@@ -35,25 +35,30 @@ def test_gru_and_lstm_are_sized_to_the_searched_cell(n_features):
         assert bigger > searched
 
 
-def _typed(space: RecurrentCellSpace, cell_type: str):
+def _typed(space: RecurrentCellSpace, cell_type: str, readout: str = "last"):
     params = space.to_params(space.from_genotype([("tanh", 0)] * space.n_nodes))
-    return space.decode({**params, "cell_type": cell_type})
+    return space.decode({**params, "cell_type": cell_type, "readout": readout})
 
 
 def test_gru_and_lstm_ignore_the_node_parameters():
     space = RecurrentCellSpace(n_nodes=2)
-    a = space.decode({"cell_type": "gru", "node_1_input": 0, "node_1_activation": "tanh",
+    common = {"cell_type": "gru", "readout": "mean", "lr": 0.003}
+    a = space.decode({**common, "node_1_input": 0, "node_1_activation": "tanh",
                       "node_2_input": 1, "node_2_activation": "relu"})
-    b = space.decode({"cell_type": "gru", "node_1_input": 0, "node_1_activation": "relu",
+    b = space.decode({**common, "node_1_input": 0, "node_1_activation": "relu",
                       "node_2_input": 0, "node_2_activation": "sigmoid"})
-    assert a == b and a.key() == "gru"
-    child = space.mutate(a, np.random.default_rng(0))
-    assert child.params["cell_type"] != "gru"
+    assert a == b and a.key() == "gru [mean, lr=0.003]"
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        child = space.mutate(a, rng)
+        changed = {n for n in space.distributions() if child.params[n] != a.params[n]}
+        # One of the parameters a GRU has changed, never only a node of its unused cell.
+        assert len(changed & {"cell_type", "readout", "lr"}) == 1, changed
 
 
 def test_published_cells_and_known_members():
     assert str(RecurrentCellSpace.cell("darts_v2")).startswith("searched: sigmoid~0|relu~1")
-    assert RecurrentCellSpace.cell("lstm").key() == "lstm"
+    assert RecurrentCellSpace.cell("lstm", readout="last", lr=0.01).key() == "lstm [last, lr=0.01]"
     assert RecurrentCellSpace().genotype(RecurrentCellSpace.cell("darts_v1")) == (
         PUBLISHED_RECURRENT["darts_v1"]
     )
@@ -65,12 +70,16 @@ def test_published_cells_and_known_members():
         RecurrentCellSpace(cell_types=("rnn",)).distributions()
 
 
+@pytest.mark.parametrize("readout", ["last", "mean", "max"])
 @pytest.mark.parametrize("cell_type", ["searched", "gru", "lstm"])
-def test_end_padding_gives_the_output_of_the_shorter_sequence(cell_type):
+def test_end_padding_gives_the_output_of_the_shorter_sequence(cell_type, readout):
     torch.manual_seed(0)
-    long_space = RecurrentCellSpace(hidden_size=4, n_nodes=3, sequence_shape=(7, 2))
-    short_space = RecurrentCellSpace(hidden_size=4, n_nodes=3, sequence_shape=(4, 2))
-    arch = _typed(long_space, cell_type)
+    readouts = ("last", "mean", "max")
+    long_space = RecurrentCellSpace(hidden_size=4, n_nodes=3, sequence_shape=(7, 2),
+                                    readouts=readouts)
+    short_space = RecurrentCellSpace(hidden_size=4, n_nodes=3, sequence_shape=(4, 2),
+                                     readouts=readouts)
+    arch = _typed(long_space, cell_type, readout)
     long_net = long_space.build_module(arch, 14, 3).eval()
     short_net = short_space.build_module(arch, 8, 3).eval()
     short_net.load_state_dict(long_net.state_dict())
@@ -90,3 +99,61 @@ def test_flat_rows_are_univariate_sequences_unless_shaped():
     assert RecurrentCellSpace(sequence_shape=(4, 3)).resolve_sequence_shape(12) == (4, 3)
     with pytest.raises(ValueError, match="sequence_shape"):
         RecurrentCellSpace(sequence_shape=(5, 3)).resolve_sequence_shape(12)
+
+
+@pytest.mark.parametrize("cell_type", ["searched", "gru"])
+def test_readouts_read_the_states_over_time(cell_type):
+    torch.manual_seed(0)
+    space = RecurrentCellSpace(hidden_size=4, n_nodes=2, sequence_shape=(5, 1),
+                               readouts=("last", "mean", "max"))
+    net = space.build_module(_typed(space, cell_type, "last"), 5, 3).eval()
+    x = torch.randn(2, 5)
+    x[1, 3:] = float("nan")  # the second sequence has 3 timesteps
+    with torch.no_grad():
+        if cell_type == "searched":
+            h, states = torch.zeros(2, 4), []
+            for t in range(5):
+                step = net.rnn(x[:, t, None].nan_to_num(), h)
+                h = torch.where(torch.isnan(x[:, t, None]), h, step)
+                states.append(h)
+            outputs = torch.stack(states, dim=1)
+        else:
+            outputs = net.rnn(x.nan_to_num().unsqueeze(-1))[0]
+        first, second = outputs[0], outputs[1, :3]
+        for readout, read in (("mean", lambda s: s.mean(0)), ("max", lambda s: s.amax(0)),
+                              ("last", lambda s: s[-1])):
+            net.readout = readout
+            expected = net.head(torch.stack([read(first), read(second)]))
+            torch.testing.assert_close(net(x), expected)
+
+
+def test_keys_and_training_settings_are_shared_by_all_cell_types():
+    space = RecurrentCellSpace(n_nodes=2, learning_rates=(0.01, 0.001), batch_size=4,
+                               weight_decay=0.0, grad_clip=2.0, patience_steps=50)
+    assert space.preferred_threads == 1
+    assert list(space.distributions())[:3] == ["cell_type", "readout", "lr"]
+    searched = space.from_genotype([("relu", 0), ("tanh", 1)], readout="last")
+    assert searched.key() == "searched: relu~0|tanh~1 [last, lr=0.01]"
+    gru = space.decode({**space.to_params(searched), "cell_type": "gru", "lr": 0.001})
+    assert gru.key() == "gru [last, lr=0.001]"
+    expected = {"weight_decay": 0.0, "batch_size": 4, "optimizer": "adam", "grad_clip": 2.0,
+                "patience_steps": 50}
+    assert space.training_config(searched) == {**expected, "lr": 0.01}
+    assert space.training_config(gru) == {**expected, "lr": 0.001}
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"readouts": ("mean", "attention")}, "readouts must be distinct names"),
+        ({"learning_rates": (0.01, -1.0)}, "learning_rates must be distinct positive"),
+        ({"batch_size": 0}, "batch_size must be an int >= 1"),
+        ({"grad_clip": -1.0}, "grad_clip must be a number >= 0"),
+        ({"patience_steps": 2.5}, "patience_steps must be an int >= 1"),
+    ],
+)
+def test_bad_settings_are_refused_with_their_name(setting, message):
+    space = RecurrentCellSpace(n_nodes=2, **setting)
+    with pytest.raises(ValueError, match=message):
+        arch = space.sample(np.random.default_rng(0))
+        space.training_config(arch)
