@@ -1,0 +1,86 @@
+"""Hypervolume-improvement search: Optuna's multi-objective suite, its acquisition, "auto"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import optuna
+import pytest
+from optuna.samplers import BaseSampler
+from optuna.testing.pytest_samplers import MultiObjectiveSamplerTestCase
+
+from sknas._optuna_compat import hypervolume
+from sknas.samplers import HypervolumeImprovementSampler, make_sampler
+from sknas.samplers._registry import AUTO_MULTI_OBJECTIVE_STRATEGY, auto_strategy
+from sknas.samplers.neural_architect import hypervolume_improvement
+from sknas.spaces import MLPSpace, NB201Space
+
+
+class TestOptunaMultiObjectiveSuite(MultiObjectiveSamplerTestCase):
+    @pytest.fixture
+    def sampler(self) -> Callable[[], BaseSampler]:
+        return lambda: HypervolumeImprovementSampler(seed=0, n_trees=4, n_candidates=20)
+
+
+@pytest.mark.parametrize("n_points", [0, 1, 5])
+def test_two_objective_improvement_equals_the_exact_hypervolume_difference(n_points):
+    rng = np.random.default_rng(n_points)
+    front = rng.random((n_points, 2))
+    candidates = rng.random((30, 2)) * 1.2  # some beyond the reference, some dominated
+    reference = np.array([1.0, 1.1])
+    base = hypervolume(front, reference)
+    expected = [hypervolume(np.vstack([front, c]), reference) - base for c in candidates]
+    np.testing.assert_allclose(hypervolume_improvement(front, candidates, reference), expected,
+                               atol=1e-12)
+
+
+def test_constructor_checks_its_arguments():
+    with pytest.raises(ValueError, match="kappa"):
+        HypervolumeImprovementSampler(kappa=-1.0)
+    with pytest.raises(ValueError, match="n_trees"):
+        HypervolumeImprovementSampler(n_trees=0)
+    with pytest.raises(ValueError, match="score_floor"):
+        HypervolumeImprovementSampler(score_floor="mean")
+
+
+def test_auto_is_hvi_with_several_objectives_only():
+    space = NB201Space()
+    assert auto_strategy(space, n_objectives=2) == AUTO_MULTI_OBJECTIVE_STRATEGY == "hvi"
+    assert auto_strategy(space) == "local_search" and auto_strategy(MLPSpace()) == "tpe"
+    sampler = make_sampler("auto", seed=0, search_space=space, n_objectives=2)
+    assert isinstance(sampler, HypervolumeImprovementSampler)
+
+
+def _cells(space: NB201Space, n_trials: int, seed: int) -> optuna.Study:
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        params = {k: trial._suggest(k, d) for k, d in space.distributions().items()}
+        ops = space.ops(space.decode(params))
+        convs = sum(op.startswith("nor_conv") for op in ops)
+        return float(convs + 0.5 * ops.count("skip_connect")), float(1 + convs)
+
+    study = optuna.create_study(
+        directions=["maximize", "minimize"],
+        sampler=HypervolumeImprovementSampler(seed=seed, n_trees=8, search_space=space),
+    )
+    study.optimize(objective, n_trials=n_trials)
+    return study
+
+
+def test_same_seed_same_proposals_and_a_front_of_cells():
+    space = NB201Space()
+    first, second = _cells(space, 16, 3), _cells(space, 16, 3)
+    assert [t.params for t in first.trials] == [t.params for t in second.trials]
+    assert len(first.best_trials) >= 3  # a front, not a single point
+
+
+def test_beats_random_search_on_the_fpga_table(nb201_csv, nb201_latency_csv):
+    from sknas.benchmarks import NB201Benchmark, run_benchmark
+
+    bench = NB201Benchmark.from_csv(nb201_csv, latency=nb201_latency_csv, device="fpga")
+    kwargs = {"n_trials": 40, "seeds": [0, 1, 2], "objectives": ("valid", "latency")}
+    hvi = run_benchmark(
+        bench, lambda seed, space: HypervolumeImprovementSampler(
+            seed=seed, n_trees=8, search_space=space), **kwargs)
+    random = run_benchmark(bench, "random", **kwargs)
+    assert hvi.hypervolume[:, -1].mean() > random.hypervolume[:, -1].mean() + 0.03
