@@ -15,6 +15,7 @@ model, Hutter et al., 2011) and an exact two-objective improvement.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,13 +38,14 @@ _ENCODINGS = ("onehot", "effective")
 def _encode(domain: Domain, params: list[dict[str, Any]], kinds: tuple[str, ...]) -> np.ndarray:
     """Concatenated encodings of ``params``; a kind the space does not know is skipped."""
     blocks = []
+    space = domain.space
     for kind in kinds:
-        if domain.space is None and kind != "onehot":
+        if space is None and kind != "onehot":
             continue
         try:
             blocks.append(np.stack([
-                domain.encode(p) if kind == "onehot" else
-                np.asarray(domain.space.encode(domain.space.decode(p), kind), dtype=float)
+                domain.encode(p) if space is None or kind == "onehot" else
+                np.asarray(space.encode(space.decode(p), kind), dtype=float)
                 for p in params
             ]))
         except (ValueError, KeyError, TypeError, NotImplementedError):
@@ -61,7 +63,10 @@ class _Surrogate:
     def fit(self, X_linear: np.ndarray, X_forest: np.ndarray, y: np.ndarray) -> _Surrogate:
         from sklearn import config_context
 
-        with config_context(skip_parameter_validation=True, assume_finite=True):
+        with config_context(skip_parameter_validation=True, assume_finite=True), \
+                warnings.catch_warnings():
+            # Few trials: some have no out-of-bag prediction; they are left out of the error.
+            warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores")
             return self._fit(X_linear, X_forest, y)
 
     def _fit(self, X_linear: np.ndarray, X_forest: np.ndarray, y: np.ndarray) -> _Surrogate:
@@ -191,14 +196,22 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
     def _choose(
         self, domain: Domain, history: ParetoHistory, rng: np.random.Generator, seed: int
     ) -> dict[str, Any]:
+        losses = history.losses
+        exploit = losses.shape[1] > 1 and rng.random() < self._score_share
         pool: list[dict[str, Any]] = []
-        for index in history.front():
-            pool.extend(domain.neighbours(history.params[int(index)]))
-        pool.extend(domain.sample(rng) for _ in range(self._n_candidates))
-        pool = unseen(domain, pool, history.seen)
+        if exploit:  # local search at the accurate end: around the best scores
+            for index in np.argsort(losses[:, 0], kind="stable")[:3]:
+                pool.extend(domain.neighbours(history.params[int(index)]))
+            pool = unseen(domain, pool, history.seen)
+        randoms: list[dict[str, Any]] = []
+        if not pool:
+            exploit = False
+            for index in history.front():
+                pool.extend(domain.neighbours(history.params[int(index)]))
+            randoms = [domain.sample(rng) for _ in range(self._n_candidates)]
+            pool = unseen(domain, pool + randoms, history.seen)
         if not pool:
             return domain.sample(rng)
-        losses = history.losses
         logged = np.array([j > 0 and bool(np.all(losses[:, j] > 0))
                            for j in range(losses.shape[1])])
         targets = losses.copy()
@@ -206,22 +219,29 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
         if self._score_floor == "median":  # worse than the median adds no hypervolume
             targets[:, 0] = np.minimum(targets[:, 0], np.median(targets[:, 0]))
         fit_linear, fit_forest = self._features(domain, history.params)
-        pool_linear, pool_forest = self._features(domain, pool)
-        predicted = np.empty((len(pool), losses.shape[1]))
+        pool_linear, pool_forest = self._features(domain, pool + randoms)
+        if exploit or losses.shape[1] == 1:
+            losses, logged, targets = losses[:, :1], logged[:1], targets[:, :1]
+        predicted = np.empty((len(pool) + len(randoms), losses.shape[1]))
+        expected = np.empty_like(predicted)
         for j in range(losses.shape[1]):
             model = _Surrogate(self._n_trees, seed % 2**31).fit(
                 fit_linear, fit_forest, targets[:, j])
-            mean, spread = model.predict(pool_linear, pool_forest)
-            predicted[:, j] = mean - self._kappa * spread
+            expected[:, j], spread = model.predict(pool_linear, pool_forest)
+            predicted[:, j] = expected[:, j] - self._kappa * spread
         predicted[:, logged] = np.exp(predicted[:, logged])
-        if losses.shape[1] == 1 or rng.random() < self._score_share:
+        expected[:, logged] = np.exp(expected[:, logged])
+        # The random architectures (also predicted) stand for the whole space.
+        space_like = expected[len(pool):] if randoms else losses
+        predicted = predicted[: len(pool)]
+        if losses.shape[1] == 1:
             gains = -predicted[:, 0]
         else:
-            # The costs' reference is the worst cost the space seems to reach (observed or
-            # predicted for the random candidates), so that accurate, expensive architectures
-            # keep their share of the hypervolume.
-            worst = np.maximum(losses[:, 1:].max(axis=0), predicted[:, 1:].max(axis=0))
-            reference = np.array([float(np.median(losses[:, 0])), *(1.1 * worst)])
+            # The reference point estimates the space's (the protocol's): the median score
+            # and the worst cost predicted for random architectures (or observed), so that
+            # neither the cheap nor the accurate end of the front loses its share.
+            worst = np.maximum(losses[:, 1:].max(axis=0), space_like[:, 1:].max(axis=0))
+            reference = np.array([float(np.median(space_like[:, 0])), *(1.1 * worst)])
             gains = hypervolume_improvement(losses[history.front()], predicted, reference)
             if np.max(gains) <= 0:
                 gains = -predicted[:, 0]

@@ -61,7 +61,7 @@ def _cells(space: NB201Space, n_trials: int, seed: int) -> optuna.Study:
 
     study = optuna.create_study(
         directions=["maximize", "minimize"],
-        sampler=HypervolumeImprovementSampler(seed=seed, n_trees=8, search_space=space),
+        sampler=HypervolumeImprovementSampler(seed=seed, n_trees=4, search_space=space),
     )
     study.optimize(objective, n_trials=n_trials)
     return study
@@ -69,7 +69,7 @@ def _cells(space: NB201Space, n_trials: int, seed: int) -> optuna.Study:
 
 def test_same_seed_same_proposals_and_a_front_of_cells():
     space = NB201Space()
-    first, second = _cells(space, 16, 3), _cells(space, 16, 3)
+    first, second = _cells(space, 14, 3), _cells(space, 14, 3)
     assert [t.params for t in first.trials] == [t.params for t in second.trials]
     assert len(first.best_trials) >= 3  # a front, not a single point
 
@@ -84,3 +84,19 @@ def test_beats_random_search_on_the_fpga_table(nb201_csv, nb201_latency_csv):
             seed=seed, n_trees=8, search_space=space), **kwargs)
     random = run_benchmark(bench, "random", **kwargs)
     assert hvi.hypervolume[:, -1].mean() > random.hypervolume[:, -1].mean() + 0.03
+
+
+def test_estimators_auto_strategy_is_hvi_in_multi_objective_searches(recwarn):
+    from sknas.estimators._objectives import make_search_sampler
+
+    space = NB201Space()
+    for bounds in ({}, {"latency": 5.0}):
+        sampler = make_search_sampler(
+            "auto", seed=0, search_space=space, bounds=bounds, n_objectives=2)
+        assert isinstance(sampler, HypervolumeImprovementSampler)
+    from sknas._optuna_compat import samplers_read_trial_constraints
+
+    if samplers_read_trial_constraints():  # Optuna >= 5: the sampler reads the constraints
+        assert not [w for w in recwarn if "constraint support" in str(w.message)]
+    single = make_search_sampler("auto", seed=0, search_space=space, bounds={})
+    assert type(single).__name__ == "LocalSearchSampler"
