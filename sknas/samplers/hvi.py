@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sknas.samplers._base import _check_float, _check_floor, _check_int, unseen
-from sknas.samplers._pareto import ParetoHistory, ParetoSamplerBase
+from sknas.samplers._pareto import ParetoHistory, ParetoSamplerBase, model_targets
 from sknas.samplers.neural_architect import hypervolume_improvement
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -212,10 +212,7 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
             pool = unseen(domain, pool + randoms, history.seen)
         if not pool:
             return domain.sample(rng)
-        logged = np.array([j > 0 and bool(np.all(losses[:, j] > 0))
-                           for j in range(losses.shape[1])])
-        targets = losses.copy()
-        targets[:, logged] = np.log(losses[:, logged])
+        targets, logged = model_targets(losses)
         if self._score_floor == "median":  # worse than the median adds no hypervolume
             targets[:, 0] = np.minimum(targets[:, 0], np.median(targets[:, 0]))
         fit_linear, fit_forest = self._features(domain, history.params)

@@ -15,7 +15,7 @@ import numpy as np
 
 from sknas._optuna_compat import hypervolume
 from sknas.samplers._base import _check_int, unseen
-from sknas.samplers._pareto import ParetoHistory, ParetoSamplerBase
+from sknas.samplers._pareto import ParetoHistory, ParetoSamplerBase, model_targets
 
 if TYPE_CHECKING:  # pragma: no cover
     from sknas.samplers._base import Domain
@@ -146,11 +146,7 @@ class NeuralArchitectSampler(ParetoSamplerBase):
     @staticmethod
     def _targets(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Losses on the scale the predictors fit (log for positive costs), and that mask."""
-        logged = np.array([j > 0 and bool(np.all(losses[:, j] > 0))
-                           for j in range(losses.shape[1])])
-        targets = losses.copy()
-        targets[:, logged] = np.log(losses[:, logged])
-        return targets, logged
+        return model_targets(losses)
 
     def _predictor(self, domain: Domain, history: ParetoHistory) -> Any:
         from sklearn.linear_model import Ridge

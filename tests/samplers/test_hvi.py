@@ -78,12 +78,13 @@ def test_beats_random_search_on_the_fpga_table(nb201_csv, nb201_latency_csv):
     from sknas.benchmarks import NB201Benchmark, run_benchmark
 
     bench = NB201Benchmark.from_csv(nb201_csv, latency=nb201_latency_csv, device="fpga")
-    kwargs = {"n_trials": 40, "seeds": [0, 1, 2], "objectives": ("valid", "latency")}
+    kwargs = {"n_trials": 30, "seeds": [0, 1, 2], "objectives": ("valid", "latency")}
     hvi = run_benchmark(
         bench, lambda seed, space: HypervolumeImprovementSampler(
-            seed=seed, n_trees=8, search_space=space), **kwargs)
+            seed=seed, n_trees=4, search_space=space), **kwargs)
     random = run_benchmark(bench, "random", **kwargs)
-    assert hvi.hypervolume[:, -1].mean() > random.hypervolume[:, -1].mean() + 0.03
+    # Measured: 0.78 against 0.53 (random) after 30 queries on these seeds.
+    assert hvi.hypervolume[:, -1].mean() > random.hypervolume[:, -1].mean() + 0.1
 
 
 def test_estimators_auto_strategy_is_hvi_in_multi_objective_searches(recwarn):
@@ -100,3 +101,34 @@ def test_estimators_auto_strategy_is_hvi_in_multi_objective_searches(recwarn):
         assert not [w for w in recwarn if "constraint support" in str(w.message)]
     single = make_search_sampler("auto", seed=0, search_space=space, bounds={})
     assert type(single).__name__ == "LocalSearchSampler"
+
+
+def test_estimator_with_two_objectives_searches_with_hvi_by_default():
+    from sklearn.datasets import load_digits
+
+    from sknas import NASClassifier
+
+    X, y = load_digits(return_X_y=True)
+    search = NASClassifier(
+        search_space=MLPSpace(max_layers=2, widths=(4, 16, 64)), objectives=("score", "params"),
+        n_trials=3, max_epochs=1, random_state=0,
+    )
+    search.set_params(strategy="auto").fit(X[:200], y[:200])
+    assert isinstance(search.study_.sampler, HypervolumeImprovementSampler)
+    assert len(search.pareto_front_) >= 1
+
+
+def test_mlp_space_proposals_after_the_startup_are_model_based():
+    space = MLPSpace(max_layers=2, widths=(4, 16, 64))
+    sampler = HypervolumeImprovementSampler(
+        seed=0, n_trees=4, n_candidates=10, n_startup_trials=3, search_space=space)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        params = {k: trial._suggest(k, d) for k, d in space.distributions().items()}
+        arch = space.decode(params)
+        size = float(sum(space.encode(arch)))
+        return -abs(size - 5.0), size
+
+    study.optimize(objective, n_trials=8)
+    assert len({repr(t.params) for t in study.trials}) == 8  # no repeated proposal
