@@ -10,7 +10,7 @@ the received set over that of the table's true front.
 Usage (the full table of the docs: 50 seeds, 150 queries)::
 
     python benchmarks/multi_objective.py --seeds 50 --trials 150 \\
-        --devices pixel3 fpga --strategies random nsga2 motpe lemonade neural_architect
+        --devices pixel3 fpga --strategies random nsga2 motpe lemonade neural_architect hvi
 
 A strategy written ``name:N`` runs ``N`` seeds instead of ``--seeds``.
 """
@@ -21,6 +21,8 @@ import argparse
 import json
 import time
 from pathlib import Path
+
+import numpy as np
 
 from sknas.benchmarks import NB201Benchmark, run_benchmark
 
@@ -33,7 +35,7 @@ def main() -> None:
     parser.add_argument("--latency", default=str(DATA / "nb201_latency.csv.gz"))
     parser.add_argument("--devices", nargs="+", default=["pixel3", "fpga"])
     parser.add_argument("--strategies", nargs="+",
-                        default=["random", "nsga2", "motpe", "lemonade", "neural_architect"])
+                        default=["random", "nsga2", "motpe", "lemonade", "neural_architect", "hvi"])
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--trials", type=int, default=150)
     parser.add_argument("--queries", type=int, nargs="+", default=[50, 100, 150])
@@ -52,11 +54,15 @@ def main() -> None:
             result = run_benchmark(bench, name, n_trials=args.trials, seeds=n_seeds,
                                    n_jobs=args.jobs, objectives=("valid", "latency"))
             mean, se = result.mean_se(queries, what="hypervolume")
+            median = np.median(result.hypervolume[:, np.asarray(queries) - 1], axis=0)
             cells = " / ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(mean, se))
+            medians = " / ".join(f"{m:.3f}" for m in median)
             print(f"{device:8s} {name:18s} seeds={n_seeds:3d}  HV@{queries}: {cells}  "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+                  f"median {medians}  ({time.perf_counter() - start:.0f} s)", flush=True)
             summary[device][name] = {"n_seeds": n_seeds, "queries": queries,
-                                     "mean": mean.tolist(), "se": se.tolist()}
+                                     "mean": mean.tolist(), "se": se.tolist(),
+                                     "median": median.tolist(),
+                                     "hypervolume": result.hypervolume.tolist()}
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
 

@@ -159,7 +159,7 @@ class SearchJob:
         study.sampler = optuna.samplers.RandomSampler(seed=self.sampler_seed) if oneshot else (
             make_search_sampler(
                 estimator.strategy, seed=self.sampler_seed + worker_index, search_space=space,
-                bounds=goals.constraints,
+                bounds=goals.constraints, n_objectives=len(goals.objectives),
             )
         )
         study.pruner = estimator._resolve_pruner(space)

@@ -48,7 +48,7 @@ COSTS: tuple[str, ...] = ("params", "flops", "latency")
 COSTS_ATTR = "costs"
 #: Strategy names whose Optuna sampler takes a ``constraints_func``.
 CONSTRAINED_STRATEGIES = frozenset(
-    {"tpe", "bohb", "motpe", "nsga2", "nsga3", "lemonade", "neural_architect"}
+    {"tpe", "bohb", "motpe", "nsga2", "nsga3", "lemonade", "neural_architect", "hvi"}
 )
 
 
@@ -229,7 +229,12 @@ class CostConstraints:
 
 
 def make_search_sampler(
-    strategy: Any, *, seed: int, search_space: SearchSpace, bounds: Mapping[str, float]
+    strategy: Any,
+    *,
+    seed: int,
+    search_space: SearchSpace,
+    bounds: Mapping[str, float],
+    n_objectives: int = 1,
 ) -> optuna.samplers.BaseSampler:
     """The strategy's sampler, with Optuna's constraint handling when it has one.
 
@@ -243,7 +248,9 @@ def make_search_sampler(
     from sknas.samplers import make_sampler
     from sknas.samplers._registry import auto_strategy
 
-    name = auto_strategy(search_space) if strategy == "auto" else strategy
+    if isinstance(strategy, str) and strategy == "auto":
+        strategy = auto_strategy(search_space, n_objectives)
+    name = strategy
     if not bounds or not isinstance(name, str):
         return make_sampler(strategy, seed=seed, search_space=search_space)
     # Optuna >= 5 reads the constraints recorded on each trial (CostConstraints.record);

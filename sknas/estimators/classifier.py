@@ -44,7 +44,9 @@ class NASClassifier(ClassifierMixin, BaseNAS):
         ``sknas.oneshot.ONESHOT_STRATEGIES`` (``"darts"``, ``"gdas"``, ...) or
         as an object (``sknas.oneshot.GDAS(epochs=20)``), which trains a
         supernet, derives its architecture and retrains it from scratch as a
-        trial (spaces with a supernet only, ``"nb201"`` and ``"darts"``).
+        trial (spaces with a supernet only: ``"nb201"``, ``"darts"`` and
+        ``"mobile"``). ``"auto"`` is the space's default strategy, and ``"hvi"``
+        with several ``objectives``.
     n_trials : int, default=20
         Candidates to evaluate (in total, for a resumed study).
     timeout : float, optional

@@ -14,6 +14,7 @@ from sknas.samplers._registry import (
 from sknas.samplers.bananas import BananasSampler
 from sknas.samplers.evolution import RegularizedEvolutionSampler
 from sknas.samplers.gp import GPBOSampler
+from sknas.samplers.hvi import HypervolumeImprovementSampler
 from sknas.samplers.lemonade import LemonadeSampler
 from sknas.samplers.local_search import LocalSearchSampler
 from sknas.samplers.morphism import MorphismSampler
@@ -28,6 +29,7 @@ __all__ = [
     "strategy_names",
     "BananasSampler",
     "GPBOSampler",
+    "HypervolumeImprovementSampler",
     "LemonadeSampler",
     "LocalSearchSampler",
     "MorphismSampler",

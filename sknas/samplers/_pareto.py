@@ -20,7 +20,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from sknas.samplers._base import Domain
 
-__all__ = ["ParetoHistory", "ParetoSamplerBase", "pareto_history", "density_weights"]
+__all__ = [
+    "ParetoHistory", "ParetoSamplerBase", "pareto_history", "density_weights", "model_targets",
+]
 
 
 @dataclass
@@ -80,6 +82,26 @@ def pareto_history(study: Study, trial: FrozenTrial, domain: Domain) -> ParetoHi
         losses.append(signs * np.asarray(other.values, dtype=float))
     matrix = np.asarray(losses, dtype=float).reshape(len(losses), len(signs))
     return ParetoHistory(params, matrix, seen)
+
+
+def model_targets(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Losses on the scale surrogates fit: the log of positive costs (not of the score).
+
+    Parameters
+    ----------
+    losses : numpy.ndarray of shape (n, n_objectives)
+        The score's loss first, then the costs.
+
+    Returns
+    -------
+    targets : numpy.ndarray of shape (n, n_objectives)
+    logged : numpy.ndarray of bool, shape (n_objectives,)
+        Which columns are on a log scale.
+    """
+    logged = np.array([j > 0 and bool(np.all(losses[:, j] > 0)) for j in range(losses.shape[1])])
+    targets = np.array(losses, dtype=float, copy=True)
+    targets[:, logged] = np.log(losses[:, logged])
+    return targets, logged
 
 
 def density_weights(reference: np.ndarray, points: np.ndarray) -> np.ndarray:

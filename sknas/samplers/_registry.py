@@ -110,6 +110,12 @@ def _neural_architect(
     return NeuralArchitectSampler(seed=seed, search_space=space)
 
 
+def _hvi(seed: int | None, space: SearchSpace | None) -> optuna.samplers.BaseSampler:
+    from sknas.samplers.hvi import HypervolumeImprovementSampler
+
+    return HypervolumeImprovementSampler(seed=seed, search_space=space)
+
+
 _FACTORIES: dict[str, SamplerFactory] = {
     "random": _random,
     "tpe": _tpe,
@@ -125,6 +131,7 @@ _FACTORIES: dict[str, SamplerFactory] = {
     "motpe": _motpe,
     "lemonade": _lemonade,
     "neural_architect": _neural_architect,
+    "hvi": _hvi,
 }
 
 #: Registered strategy names and the factories that build their samplers (read-only:
@@ -142,8 +149,18 @@ _PRUNERS: dict[str, str] = {"bohb": "hyperband"}
 AUTO_STRATEGY = "tpe"
 
 
-def auto_strategy(search_space: SearchSpace | None) -> str:
-    """The strategy ``"auto"`` stands for: the space's ``default_strategy``, else TPE."""
+#: The strategy ``"auto"`` resolves to in a multi-objective study, whatever the space.
+AUTO_MULTI_OBJECTIVE_STRATEGY = "hvi"
+
+
+def auto_strategy(search_space: SearchSpace | None, n_objectives: int = 1) -> str:
+    """The strategy ``"auto"`` stands for.
+
+    With several objectives :data:`AUTO_MULTI_OBJECTIVE_STRATEGY`; otherwise the
+    space's ``default_strategy``, else TPE.
+    """
+    if n_objectives > 1:
+        return AUTO_MULTI_OBJECTIVE_STRATEGY
     name = search_space.default_strategy if search_space is not None else None
     return name if isinstance(name, str) and name in STRATEGIES else AUTO_STRATEGY
 
@@ -225,6 +242,7 @@ def make_sampler(
     *,
     seed: int | None = None,
     search_space: SearchSpace | None = None,
+    n_objectives: int = 1,
 ) -> optuna.samplers.BaseSampler:
     """Build the sampler of a strategy name, or copy a sampler instance.
 
@@ -239,6 +257,9 @@ def make_sampler(
         Seed of a sampler built from a name.
     search_space : SearchSpace, optional
         Passed to architecture-aware samplers.
+    n_objectives : int, default=1
+        Objectives of the study; with several, ``"auto"`` is
+        :data:`AUTO_MULTI_OBJECTIVE_STRATEGY` (``"hvi"``).
 
     Returns
     -------
@@ -246,7 +267,7 @@ def make_sampler(
     """
     if isinstance(strategy, optuna.samplers.BaseSampler):
         return copy.deepcopy(strategy)
-    name = auto_strategy(search_space) if strategy == "auto" else strategy
+    name = auto_strategy(search_space, n_objectives) if strategy == "auto" else strategy
     if name not in STRATEGIES:
         raise ValueError(
             f"Unknown strategy {strategy!r}; valid names are "

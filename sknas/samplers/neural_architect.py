@@ -15,7 +15,7 @@ import numpy as np
 
 from sknas._optuna_compat import hypervolume
 from sknas.samplers._base import _check_int, unseen
-from sknas.samplers._pareto import ParetoHistory, ParetoSamplerBase
+from sknas.samplers._pareto import ParetoHistory, ParetoSamplerBase, model_targets
 
 if TYPE_CHECKING:  # pragma: no cover
     from sknas.samplers._base import Domain
@@ -41,9 +41,41 @@ def hypervolume_improvement(
     Returns
     -------
     numpy.ndarray of shape (m,)
+
+    Notes
+    -----
+    Two objectives are computed exactly and at once for every candidate (the
+    area the candidate adds under the front's staircase); more objectives call
+    Optuna's exact hypervolume once per candidate.
+
+    Examples
+    --------
+    >>> front = np.array([[0.2, 0.8], [0.6, 0.4]])
+    >>> hypervolume_improvement(front, np.array([[0.4, 0.6], [0.7, 0.9]]), np.ones(2))
+    array([0.04, 0.  ])
     """
+    front = np.asarray(front, dtype=float).reshape(-1, len(reference))
+    candidates = np.asarray(candidates, dtype=float).reshape(-1, len(reference))
+    reference = np.asarray(reference, dtype=float)
+    if len(reference) == 2:
+        return _improvement_2d(front, candidates, reference)
     base = hypervolume(front, reference)
     return np.array([hypervolume(np.vstack([front, c]), reference) - base for c in candidates])
+
+
+def _improvement_2d(front: np.ndarray, candidates: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Exact two-objective hypervolume improvement of each candidate, vectorised."""
+    front = front[np.all(front < reference, axis=1)]
+    front = front[np.argsort(front[:, 0], kind="stable")]
+    # The staircase: for x in [edges[i], edges[i + 1]) the front covers losses above
+    # heights[i]; left of the first point nothing is covered (height = reference).
+    heights = np.minimum.accumulate(np.concatenate([[reference[1]], front[:, 1]]))
+    edges = np.concatenate([[-np.inf], front[:, 0], [reference[0]]])
+    left = np.maximum(edges[None, :-1], candidates[:, :1])
+    right = np.minimum(edges[None, 1:], reference[0])
+    width = np.clip(right - left, 0.0, None)
+    height = np.clip(heights[None, :] - candidates[:, 1:], 0.0, None)
+    return np.asarray((width * height).sum(axis=1), dtype=float)
 
 
 class NeuralArchitectSampler(ParetoSamplerBase):
@@ -114,11 +146,7 @@ class NeuralArchitectSampler(ParetoSamplerBase):
     @staticmethod
     def _targets(losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Losses on the scale the predictors fit (log for positive costs), and that mask."""
-        logged = np.array([j > 0 and bool(np.all(losses[:, j] > 0))
-                           for j in range(losses.shape[1])])
-        targets = losses.copy()
-        targets[:, logged] = np.log(losses[:, logged])
-        return targets, logged
+        return model_targets(losses)
 
     def _predictor(self, domain: Domain, history: ParetoHistory) -> Any:
         from sklearn.linear_model import Ridge

@@ -1,0 +1,134 @@
+"""Hypervolume-improvement search: Optuna's multi-objective suite, its acquisition, "auto"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import optuna
+import pytest
+from optuna.samplers import BaseSampler
+from optuna.testing.pytest_samplers import MultiObjectiveSamplerTestCase
+
+from sknas._optuna_compat import hypervolume
+from sknas.samplers import HypervolumeImprovementSampler, make_sampler
+from sknas.samplers._registry import AUTO_MULTI_OBJECTIVE_STRATEGY, auto_strategy
+from sknas.samplers.neural_architect import hypervolume_improvement
+from sknas.spaces import MLPSpace, NB201Space
+
+
+class TestOptunaMultiObjectiveSuite(MultiObjectiveSamplerTestCase):
+    @pytest.fixture
+    def sampler(self) -> Callable[[], BaseSampler]:
+        return lambda: HypervolumeImprovementSampler(seed=0, n_trees=4, n_candidates=20)
+
+
+@pytest.mark.parametrize("n_points", [0, 1, 5])
+def test_two_objective_improvement_equals_the_exact_hypervolume_difference(n_points):
+    rng = np.random.default_rng(n_points)
+    front = rng.random((n_points, 2))
+    candidates = rng.random((30, 2)) * 1.2  # some beyond the reference, some dominated
+    reference = np.array([1.0, 1.1])
+    base = hypervolume(front, reference)
+    expected = [hypervolume(np.vstack([front, c]), reference) - base for c in candidates]
+    np.testing.assert_allclose(hypervolume_improvement(front, candidates, reference), expected,
+                               atol=1e-12)
+
+
+def test_constructor_checks_its_arguments():
+    with pytest.raises(ValueError, match="kappa"):
+        HypervolumeImprovementSampler(kappa=-1.0)
+    with pytest.raises(ValueError, match="n_trees"):
+        HypervolumeImprovementSampler(n_trees=0)
+    with pytest.raises(ValueError, match="score_floor"):
+        HypervolumeImprovementSampler(score_floor="mean")
+
+
+def test_auto_is_hvi_with_several_objectives_only():
+    space = NB201Space()
+    assert auto_strategy(space, n_objectives=2) == AUTO_MULTI_OBJECTIVE_STRATEGY == "hvi"
+    assert auto_strategy(space) == "local_search" and auto_strategy(MLPSpace()) == "tpe"
+    sampler = make_sampler("auto", seed=0, search_space=space, n_objectives=2)
+    assert isinstance(sampler, HypervolumeImprovementSampler)
+
+
+def _cells(space: NB201Space, n_trials: int, seed: int) -> optuna.Study:
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        params = {k: trial._suggest(k, d) for k, d in space.distributions().items()}
+        ops = space.ops(space.decode(params))
+        convs = sum(op.startswith("nor_conv") for op in ops)
+        return float(convs + 0.5 * ops.count("skip_connect")), float(1 + convs)
+
+    study = optuna.create_study(
+        directions=["maximize", "minimize"],
+        sampler=HypervolumeImprovementSampler(seed=seed, n_trees=4, search_space=space),
+    )
+    study.optimize(objective, n_trials=n_trials)
+    return study
+
+
+def test_same_seed_same_proposals_and_a_front_of_cells():
+    space = NB201Space()
+    first, second = _cells(space, 14, 3), _cells(space, 14, 3)
+    assert [t.params for t in first.trials] == [t.params for t in second.trials]
+    assert len(first.best_trials) >= 3  # a front, not a single point
+
+
+def test_beats_random_search_on_the_fpga_table(nb201_csv, nb201_latency_csv):
+    from sknas.benchmarks import NB201Benchmark, run_benchmark
+
+    bench = NB201Benchmark.from_csv(nb201_csv, latency=nb201_latency_csv, device="fpga")
+    kwargs = {"n_trials": 30, "seeds": [0, 1, 2], "objectives": ("valid", "latency")}
+    hvi = run_benchmark(
+        bench, lambda seed, space: HypervolumeImprovementSampler(
+            seed=seed, n_trees=4, search_space=space), **kwargs)
+    random = run_benchmark(bench, "random", **kwargs)
+    # Measured: 0.78 against 0.53 (random) after 30 queries on these seeds.
+    assert hvi.hypervolume[:, -1].mean() > random.hypervolume[:, -1].mean() + 0.1
+
+
+def test_estimators_auto_strategy_is_hvi_in_multi_objective_searches(recwarn):
+    from sknas.estimators._objectives import make_search_sampler
+
+    space = NB201Space()
+    for bounds in ({}, {"latency": 5.0}):
+        sampler = make_search_sampler(
+            "auto", seed=0, search_space=space, bounds=bounds, n_objectives=2)
+        assert isinstance(sampler, HypervolumeImprovementSampler)
+    from sknas._optuna_compat import samplers_read_trial_constraints
+
+    if samplers_read_trial_constraints():  # Optuna >= 5: the sampler reads the constraints
+        assert not [w for w in recwarn if "constraint support" in str(w.message)]
+    single = make_search_sampler("auto", seed=0, search_space=space, bounds={})
+    assert type(single).__name__ == "LocalSearchSampler"
+
+
+def test_estimator_with_two_objectives_searches_with_hvi_by_default():
+    from sklearn.datasets import load_digits
+
+    from sknas import NASClassifier
+
+    X, y = load_digits(return_X_y=True)
+    search = NASClassifier(
+        search_space=MLPSpace(max_layers=2, widths=(4, 16, 64)), objectives=("score", "params"),
+        n_trials=3, max_epochs=1, random_state=0,
+    )
+    search.set_params(strategy="auto").fit(X[:200], y[:200])
+    assert isinstance(search.study_.sampler, HypervolumeImprovementSampler)
+    assert len(search.pareto_front_) >= 1
+
+
+def test_mlp_space_proposals_after_the_startup_are_model_based():
+    space = MLPSpace(max_layers=2, widths=(4, 16, 64))
+    sampler = HypervolumeImprovementSampler(
+        seed=0, n_trees=4, n_candidates=10, n_startup_trials=3, search_space=space)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> tuple[float, float]:
+        params = {k: trial._suggest(k, d) for k, d in space.distributions().items()}
+        arch = space.decode(params)
+        size = float(sum(space.encode(arch)))
+        return -abs(size - 5.0), size
+
+    study.optimize(objective, n_trials=8)
+    assert len({repr(t.params) for t in study.trials}) == 8  # no repeated proposal
