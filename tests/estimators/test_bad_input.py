@@ -233,6 +233,8 @@ BAD_PARAMS = [
     ("n_jobs", 0, r"'n_jobs' parameter.*Got 0"),
     ("ensemble_size", 0, r"'ensemble_size' parameter.*range \[1, inf\).*Got 0"),
     ("ensemble_size", 2.5, "'ensemble_size' parameter"),
+    ("refit_seeds", 0, r"'refit_seeds' parameter.*range \[1, inf\).*Got 0"),
+    ("refit_seeds", "2", "'refit_seeds' parameter"),
     ("n_threads", 0, "'n_threads' parameter"),
     ("random_state", "seed", "'random_state' parameter"),
     ("verbose", -1, "'verbose' parameter"),
