@@ -71,12 +71,13 @@ class MLPSpace(SearchSpace):
         Whether the standardised inputs are soft-clipped first
         (``x / sqrt(1 + (x / 3) ** 2)``, RealMLP's robust scaling), which tames
         heavy-tailed features; ``(False, True)`` lets the search decide.
-    label_smoothings : sequence of float, default=(0.1,)
-        Label smoothing of the classification loss (each target spreads this
-        share of its probability evenly over the classes, as RealMLP's tuned
-        defaults do; regression ignores it). One value is a fixed training
-        setting; several are searched. Use ``(0.0,)`` for the plain loss,
-        for instance when ``scoring`` judges calibrated probabilities.
+    label_smoothings : sequence of float, default=(0.0, 0.1)
+        Label smoothing of the classification loss to choose from (each
+        target spreads this share of its probability evenly over the classes;
+        RealMLP's tuned defaults use 0.1; regression ignores it). Several
+        values are searched, and the first candidate uses 0.1 when offered;
+        one value is a fixed training setting. Use ``(0.0,)`` for the plain
+        loss, for instance when ``scoring`` judges calibrated probabilities.
 
     Examples
     --------
@@ -110,7 +111,7 @@ class MLPSpace(SearchSpace):
         embedding_scale_range: tuple[float, float] = (0.01, 10.0),
         ensemble_sizes: Sequence[int] = (1,),
         input_clips: Sequence[bool] = (False,),
-        label_smoothings: Sequence[float] = (0.1,),
+        label_smoothings: Sequence[float] = (0.0, 0.1),
     ) -> None:
         self.max_layers = max_layers
         self.widths = widths

@@ -187,9 +187,9 @@ def _evaluator(space, task, n_outputs):
     )
 
 
-def test_label_smoothing_is_a_fixed_training_setting_by_default():
+def test_label_smoothing_is_searched_by_default_and_starts_at_one_tenth():
     space = MLPSpace()
-    assert "label_smoothing" not in space.distributions()
+    assert list(space.distributions()["label_smoothing"].choices) == [0.0, 0.1]
     arch = space.decode(space.initial_params()[0])
     assert space.training_config(arch)["label_smoothing"] == 0.1
     X, y = load_iris(return_X_y=True)
@@ -199,9 +199,11 @@ def test_label_smoothing_is_a_fixed_training_setting_by_default():
     net.initialize()
     assert net.criterion_.label_smoothing == pytest.approx(0.1)
     plain = MLPSpace(label_smoothings=(0.0,))
+    assert "label_smoothing" not in plain.distributions()
+    arch = plain.decode(plain.initial_params()[0])
+    assert "ls=" not in arch.key()
     net = _evaluator(plain, "classification", 3).build_net(
-        plain.decode(plain.initial_params()[0]), X[:20].astype(np.float32), y[:20],
-        seed=0, max_epochs=1,
+        arch, X[:20].astype(np.float32), y[:20], seed=0, max_epochs=1,
     )
     net.initialize()
     assert net.criterion_.label_smoothing == 0.0
@@ -232,12 +234,15 @@ def test_label_smoothing_changes_the_classification_loss_only():
 
 
 def test_several_label_smoothings_are_searched():
-    space = MLPSpace(label_smoothings=(0.0, 0.1))
-    assert list(space.distributions()["label_smoothing"].choices) == [0.0, 0.1]
-    assert space.initial_params()[0]["label_smoothing"] == 0.1
+    space = MLPSpace(label_smoothings=(0.0, 0.05, 0.2))
+    assert list(space.distributions()["label_smoothing"].choices) == [0.0, 0.05, 0.2]
+    assert space.initial_params()[0]["label_smoothing"] == 0.05  # the nearest to 0.1
     arch = space.decode(_params(space, label_smoothing=0.0))
     assert "ls=0" in arch.key() and "label smoothing 0" in arch.description
     assert space.training_config(arch)["label_smoothing"] == 0.0
+    fixed = MLPSpace(label_smoothings=(0.2,))
+    assert "label_smoothing" not in fixed.distributions()
+    assert fixed.training_config(fixed.sample(np.random.default_rng(0)))["label_smoothing"] == 0.2
 
 
 @pytest.mark.parametrize("bad", [(), (1.0,), (-0.1,), ("0.1",)])
