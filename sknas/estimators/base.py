@@ -273,7 +273,8 @@ class BaseNAS(BaseEstimator):
         (``n_inputs``, after preprocessing) the MLP space also offers periodic
         numeric embeddings, whose cost grows with the number of inputs.
         A space with an unset ``image_shape`` (``sequence_shape``) parameter
-        receives the data's shape.
+        receives the data's shape; a regressor's MLP space does not search label
+        smoothing (``label_smoothings=(0.0,)``).
         """
         if isinstance(self.search_space, SearchSpace):
             space = clone(self.search_space)
@@ -288,6 +289,9 @@ class BaseNAS(BaseEstimator):
                 if n_inputs <= EMBEDDING_MAX_INPUTS:
                     space.set_params(embeddings=("none", "periodic"))
         params = space.get_params(deep=False)
+        if self._task == "regression" and "label_smoothings" in params:
+            # A training choice of classification losses: a regressor does not search it.
+            space.set_params(label_smoothings=(0.0,))
         for name, shape in (("image_shape", image_shape), ("sequence_shape", sequence_shape)):
             if shape is not None and name in params and params[name] is None:
                 space.set_params(**{name: tuple(shape)})

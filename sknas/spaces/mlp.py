@@ -74,7 +74,8 @@ class MLPSpace(SearchSpace):
     label_smoothings : sequence of float, default=(0.0, 0.1)
         Label smoothing of the classification loss to choose from (each
         target spreads this share of its probability evenly over the classes;
-        RealMLP's tuned defaults use 0.1; regression ignores it). Several
+        RealMLP's tuned defaults use 0.1; a regressor's search uses ``(0.0,)``,
+        as its loss has no labels to smooth). Several
         values are searched, and the first candidate uses 0.1 when offered;
         one value is a fixed training setting. Use ``(0.0,)`` for the plain
         loss, for instance when ``scoring`` judges calibrated probabilities.

@@ -249,3 +249,12 @@ def test_several_label_smoothings_are_searched():
 def test_bad_label_smoothings_are_refused(bad):
     with pytest.raises(ValueError, match="label_smoothings"):
         MLPSpace(label_smoothings=bad).distributions()
+
+
+def test_a_regressor_does_not_search_label_smoothing():
+    X, y = load_diabetes(return_X_y=True)
+    model = NASRegressor(n_trials=2, **FAST).fit(X[:80], y[:80])
+    assert model.search_space_.label_smoothings == (0.0,)
+    assert all("label_smoothing" not in params for params in model.cv_results_["params"])
+    classifier = NASClassifier(n_trials=1, **FAST).fit(*load_iris(return_X_y=True))
+    assert classifier.cv_results_["params"][0]["label_smoothing"] == 0.1
