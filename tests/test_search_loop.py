@@ -54,7 +54,7 @@ def test_duplicates_are_answered_from_the_finished_trial():
     space = MLPSpace(
         max_layers=1, widths=(8,), activations=("relu",), dropouts=(0.0,), norms=("none",),
         residual=(False,), lr_range=(1e-3, 1e-3), weight_decay_range=(1e-5, 1e-5),
-        batch_sizes=(32,), optimizers=("adam",),
+        batch_sizes=(32,), optimizers=("adam",), label_smoothings=(0.0,),
     )
     calls = []
 

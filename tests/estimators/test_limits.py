@@ -37,8 +37,16 @@ class _Raising(torch.nn.Module):
         raise self.error
 
 
+#: The plain MLP space (no label smoothing choice).
+PLAIN = dict(label_smoothings=(0.0,))
+
+
 class FlakySpace(MLPSpace):
-    """Networks with more than one layer fail in forward with the class's ``error``."""
+    """Networks with more than one layer fail in forward with the class's ``error``.
+
+    The tests build it with ``label_smoothings=(0.0,)`` (``PLAIN``): the plain MLP's
+    parameters, whose seeded draws include both one-layer and deeper networks.
+    """
 
     error: BaseException = RuntimeError("boom")
     built: list = []
@@ -82,7 +90,7 @@ def _states(clf) -> np.ndarray:
 )
 def test_failing_candidates_are_recorded_and_the_search_goes_on(iris, error, reason):
     X, y = iris
-    space = _flaky(error)(max_layers=3)
+    space = _flaky(error)(max_layers=3, **PLAIN)
     clf = NASClassifier(search_space=space, n_trials=6, **FAST).fit(X, y)
     states = _states(clf)
     failed = states == "FAIL"
@@ -99,7 +107,7 @@ def test_failing_candidates_are_recorded_and_the_search_goes_on(iris, error, rea
 def test_out_of_memory_frees_the_candidate_before_the_next(iris):
     X, y = iris
     space_class = _flaky(torch.cuda.OutOfMemoryError("CUDA out of memory"))
-    NASClassifier(search_space=space_class(max_layers=3), n_trials=6, **FAST).fit(X, y)
+    NASClassifier(search_space=space_class(max_layers=3, **PLAIN), n_trials=6, **FAST).fit(X, y)
     n_failing = sum(1 for ref in space_class.built if ref() is None)
     assert len(space_class.built) >= 6 and n_failing >= 1
     # When each candidate is built, no network of an earlier failed candidate is alive.
@@ -130,7 +138,7 @@ def test_diverging_candidates_are_recorded(iris):
 def test_error_score_raise_stops_at_the_first_failure(iris):
     X, y = iris
     space_class = _flaky(RuntimeError("cannot train deep networks"))
-    space = space_class(max_layers=3)
+    space = space_class(max_layers=3, **PLAIN)
     with pytest.raises(RuntimeError, match="cannot train deep networks"):
         NASClassifier(search_space=space, n_trials=30, error_score="raise", **FAST).fit(X, y)
     layers = space_class.layers_built
@@ -140,7 +148,7 @@ def test_error_score_raise_stops_at_the_first_failure(iris):
 
 def test_error_score_number_is_the_failed_score(iris):
     X, y = iris
-    space = _flaky(RuntimeError("boom"))(max_layers=3)
+    space = _flaky(RuntimeError("boom"))(max_layers=3, **PLAIN)
     clf = NASClassifier(search_space=space, n_trials=6, error_score=-1.0, **FAST).fit(X, y)
     failed = _states(clf) == "FAIL"
     assert failed.any()

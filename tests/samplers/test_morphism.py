@@ -14,7 +14,10 @@ from sknas.samplers.morphism import MORPHISM_ATTR
 from sknas.spaces import MLPSpace
 from sknas.spaces.morphisms import _child_of_step
 
-SPACE = MLPSpace(max_layers=3, widths=(8, 16, 32), activations=("relu",), norms=("none", "batch"))
+SPACE = MLPSpace(
+    max_layers=3, widths=(8, 16, 32), activations=("relu",), norms=("none", "batch"),
+    label_smoothings=(0.0,),
+)
 TINY = dict(
     search_space=SPACE, max_epochs=4, patience=4, random_state=0, device="cpu",
     strategy="morphism",
