@@ -20,8 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import load_dataset  # noqa: E402
+from tabular import _mlp_pipeline  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -32,16 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--params", default="{}", help="more NASClassifier parameters (JSON)")
     args = parser.parse_args(argv)
 
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-    from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     from sknas import NASClassifier
 
     warnings.filterwarnings("ignore")
-    X, y = load_digits(return_X_y=True)
     params = dict(
         n_trials=15, max_epochs=40, ensemble_size=args.ensemble_size,
         refit_seeds=args.refit_seeds,
@@ -50,16 +50,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"NASClassifier({', '.join(f'{k}={v!r}' for k, v in params.items())})")
     nas_scores, mlp_scores = [], []
     for seed in range(args.seeds):
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=0.25, random_state=seed, stratify=y
-        )
+        data = load_dataset("digits", random_state=seed)  # the example's stratified split
         start = time.perf_counter()
-        nas = NASClassifier(random_state=seed, **params).fit(X_train, y_train)
+        nas = NASClassifier(random_state=seed, **params).fit(data.X_train, data.y_train)
         elapsed = time.perf_counter() - start
-        mlp = make_pipeline(StandardScaler(), MLPClassifier(random_state=seed))
-        mlp.fit(X_train, y_train)
-        nas_scores.append(nas.score(X_test, y_test))
-        mlp_scores.append(mlp.score(X_test, y_test))
+        mlp = _mlp_pipeline("classification", seed).fit(data.X_train, data.y_train)
+        nas_scores.append(nas.score(data.X_test, data.y_test))
+        mlp_scores.append(mlp.score(data.X_test, data.y_test))
         print(f"seed {seed}: sknas {nas_scores[-1]:.4f}  MLPClassifier {mlp_scores[-1]:.4f}  "
               f"({elapsed:.1f} s)", flush=True)
     diffs = [a - b for a, b in zip(nas_scores, mlp_scores)]
