@@ -28,6 +28,7 @@ import numpy as np
 import optuna
 
 from sknas._search import SearchOutcome, run_search
+from sknas.estimators._budget import RefitReserve
 from sknas.estimators._ensemble import PREDICTIONS_ATTR, encode_predictions, splits_digest
 from sknas.estimators._objectives import (
     COSTS_ATTR,
@@ -96,9 +97,16 @@ class SearchJob:
     n_trials : int
         Trials the study should have in total.
     deadline : float, optional
-        ``time.time()`` after which no new trial starts.
+        ``time.time()`` by which the fit should end (``timeout``); no trial
+        starts after it.
     sample_weight : ndarray of shape (n_samples,), optional
         Positive weight of each row (None: unweighted).
+    refit_networks : int, default=0
+        Networks the refit will train after the search; with a ``deadline``,
+        the search ends early enough to leave them time (see
+        :class:`~sknas.estimators._budget.RefitReserve`).
+    refit_reserve_max : float, default=0.0
+        Most seconds the search keeps back for them.
     """
 
     estimator: BaseNAS
@@ -113,6 +121,8 @@ class SearchJob:
     n_trials: int
     deadline: float | None = None
     sample_weight: np.ndarray | None = None
+    refit_networks: int = 0
+    refit_reserve_max: float = 0.0
 
     def remaining_time(self) -> float | None:
         """Seconds left before the deadline (None: no deadline)."""
@@ -148,6 +158,12 @@ class SearchJob:
         goals = SearchObjectives(estimator)
         constraints = CostConstraints(goals.constraints)
         width = int(self.X.shape[1])
+        callbacks = list(callbacks or [])
+        if self.deadline is not None and self.refit_networks > 0:
+            callbacks.append(RefitReserve(
+                self.deadline, self.refit_networks, self.refit_reserve_max, len(self.X),
+                self.splits, evaluator,
+            ))
 
         def deployed(arch: Architecture) -> Any:
             """The network as the refit returns it: scaling around it, float64 on a CPU."""
@@ -193,7 +209,7 @@ class SearchJob:
             from sknas.oneshot._estimator import run_oneshot
 
             return run_oneshot(
-                self, study, objective, worker_index=worker_index, callbacks=callbacks or [],
+                self, study, objective, worker_index=worker_index, callbacks=callbacks,
                 catch=not (isinstance(error_score, str) and error_score == "raise"),
             )
         return run_search(
@@ -204,7 +220,7 @@ class SearchJob:
             max_study_trials=self.n_trials,
             timeout=self.remaining_time(),
             catch=not (isinstance(error_score, str) and error_score == "raise"),
-            callbacks=callbacks or [],
+            callbacks=callbacks,
         )
 
 
@@ -291,6 +307,8 @@ def job_config(job: SearchJob) -> dict[str, Any]:
         "device": str(job.device),
         "n_trials": int(job.n_trials),
         "deadline": None if job.deadline is None else float(job.deadline),
+        "refit_networks": int(job.refit_networks),
+        "refit_reserve_max": float(job.refit_reserve_max),
     }
 
 
@@ -357,6 +375,12 @@ def _int(config: dict[str, Any], key: str, low: int = 0) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise JobPayloadError(f"{key!r} must be an integer >= {low}, got {value!r:.80}")
     return value
+
+
+def _seconds(value: Any, key: str) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value >= 0:
+        raise JobPayloadError(f"{key!r} must be a number >= 0, got {value!r:.80}")
+    return float(value)
 
 
 def _index_array(part: np.ndarray | None, n_rows: int) -> bool:
@@ -429,6 +453,8 @@ def _build_job(
         n_trials=_int(config, "n_trials", 1),
         deadline=None if deadline is None else float(deadline),
         sample_weight=weights,
+        refit_networks=_int({"refit_networks": 0, **config}, "refit_networks"),
+        refit_reserve_max=_seconds(config.get("refit_reserve_max", 0.0), "refit_reserve_max"),
     )
 
 

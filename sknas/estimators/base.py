@@ -32,6 +32,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from sknas import _interrupts
 from sknas._search import SearchOutcome
+from sknas.estimators._budget import MAX_REFIT_SHARE
 from sknas.estimators._callbacks import check_trial_callbacks_allowed, split_callbacks
 from sknas.estimators._checks import (
     check_device_for_task,
@@ -537,6 +538,7 @@ class BaseNAS(BaseEstimator):
             return self._fit(X, y, sample_weight)
 
     def _fit(self, X: Any, y: Any, sample_weight: Any = None) -> BaseNAS:
+        started = time.time()  # ``timeout`` counts from here
         self._validate_params()
         trial_callbacks, _ = split_callbacks(self.callbacks)
         check_trial_callbacks_allowed(trial_callbacks, self._resolve_n_jobs())
@@ -567,8 +569,10 @@ class BaseNAS(BaseEstimator):
             train_seed=train_seed,
             device=device,
             n_trials=self.n_trials,
-            deadline=None if self.timeout is None else time.time() + self.timeout,
+            deadline=None if self.timeout is None else started + self.timeout,
             sample_weight=weights,
+            refit_networks=self.ensemble_size * self.refit_seeds if self.refit else 0,
+            refit_reserve_max=MAX_REFIT_SHARE * (self.timeout or 0.0),
         )
         with tempfile.TemporaryDirectory(prefix="sknas-") as tmp_dir:
             study, outcome = self._run_job(job, space, tmp_dir)
@@ -607,7 +611,9 @@ class BaseNAS(BaseEstimator):
         for name in ("best_estimator_", "refit_time_", "ensemble_", "ensemble_estimators_"):
             self.__dict__.pop(name, None)
         if self.refit:
-            self._refit(trials, evaluator, X32, y_encoded, job.splits, train_seed, weights)
+            self._refit(
+                trials, evaluator, X32, y_encoded, job.splits, train_seed, weights, job.deadline
+            )
         if not interrupted and _interrupts.count():
             warnings.warn(
                 "Interrupted by the user after the search had finished; the refit of the "
@@ -626,6 +632,7 @@ class BaseNAS(BaseEstimator):
         splits: list,
         train_seed: int,
         sample_weight: np.ndarray | None = None,
+        deadline: float | None = None,
     ) -> None:
         """Refit the chosen candidate (and, with ``ensemble_size > 1``, the ensemble's members).
 
@@ -633,9 +640,14 @@ class BaseNAS(BaseEstimator):
         for its own median best epoch. A member chosen ``k`` times by greedy
         ensemble selection is refit ``k * refit_seeds`` times, each network from
         its own seed (the first from its trial's seed), and every network gets
-        an equal share of the member's weight. The first Ctrl-C lets the refit
-        finish; a second one abandons it (and nothing of it is kept).
+        an equal share of the ensemble's weight. With a ``deadline``
+        (``timeout``), the networks are trained in :func:`refit_order` while the
+        time left covers the next one (estimated from its trial's training time,
+        corrected by the networks refit so far); the first is always trained.
+        The first Ctrl-C lets the refit finish; a second one abandons it (and
+        nothing of it is kept).
         """
+        from sknas.estimators._budget import RefitClock, network_seconds, refit_order
         from sknas.estimators._ensemble import Ensemble, seed_networks, select_ensemble
 
         ensemble = Ensemble((self.best_index_,), (1.0,), self.best_score_)
@@ -653,12 +665,19 @@ class BaseNAS(BaseEstimator):
                     UserWarning,
                     stacklevel=4,
                 )
-        ensemble = seed_networks(ensemble, self.ensemble_size, self.refit_seeds)
+        selections = seed_networks(ensemble, self.ensemble_size, 1).indices
+        order = refit_order(selections, self.refit_seeds)
         start = time.perf_counter()
-        nets = []
+        nets: list[Any] = []
+        trained: list[int] = []
+        clock = RefitClock(deadline)
         with _interrupts.interruptible(_interrupts.ABORT_COUNT):
             repeat: dict[int, int] = {}
-            for index in ensemble.indices:
+            for index in order:
+                cost = network_seconds(trials[index], len(X), splits)
+                if nets and not clock.has_time_for(cost):
+                    break
+                began = time.perf_counter()
                 n_epochs = int(self.cv_results_["n_epochs"][index])
                 seed = trial_seed(train_seed, trials[index].number)
                 if repeat.get(index):
@@ -674,9 +693,18 @@ class BaseNAS(BaseEstimator):
                         sample_weight=sample_weight,
                     )
                 )
+                trained.append(index)
+                clock.record(cost, time.perf_counter() - began)
+        # A member's networks side by side, members in selection order.
+        members = list(dict.fromkeys(order))
+        grouped = sorted(range(len(nets)), key=lambda i: members.index(trained[i]))
+        nets = [nets[i] for i in grouped]
         self.best_estimator_ = nets[0]
         if len(nets) > 1:
-            self.ensemble_ = ensemble
+            share = 1.0 / len(nets)
+            self.ensemble_ = Ensemble(
+                tuple(trained[i] for i in grouped), (share,) * len(nets), ensemble.score
+            )
             self.ensemble_estimators_ = nets
         self.refit_time_ = time.perf_counter() - start
 

@@ -50,9 +50,12 @@ class NASClassifier(ClassifierMixin, BaseNAS):
     n_trials : int, default=20
         Candidates to evaluate (in total, for a resumed study).
     timeout : float, optional
-        Seconds after which no new candidate starts; ``fit`` then ends after
-        the candidate in progress (see ``candidate_timeout`` to bound it) and
-        the refit.
+        Seconds for the whole ``fit``, search and refit: the search stops
+        starting candidates (and stops the one in progress after its epoch)
+        early enough to leave the refit the time its networks are estimated
+        to take from the candidates' own training times (at most 40 % of
+        ``timeout``), and the refit trains the networks it has time for, the
+        best candidate always. See "Time budget" in ``docs/user_guide.md``.
     max_epochs : int, default=50
         Most training epochs per candidate.
     patience : int, default=10

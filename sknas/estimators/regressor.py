@@ -29,7 +29,12 @@ class NASRegressor(RegressorMixin, BaseNAS):
     n_trials : int, default=20
         Candidates to evaluate.
     timeout : float, optional
-        Seconds after which no new candidate starts.
+        Seconds for the whole ``fit``, search and refit: the search stops
+        starting candidates (and stops the one in progress after its epoch)
+        early enough to leave the refit the time its networks are estimated
+        to take from the candidates' own training times (at most 40 % of
+        ``timeout``), and the refit trains the networks it has time for, the
+        best candidate always. See "Time budget" in ``docs/user_guide.md``.
     max_epochs : int, default=50
         Most training epochs per candidate.
     patience : int, default=10
