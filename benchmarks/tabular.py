@@ -7,12 +7,12 @@ repetition, the script fits and scores on the test part:
 
 ``sknas``
     ``NASClassifier`` / ``NASRegressor`` with defaults, ``timeout=budget`` and
-    ``n_trials`` large (no trial starts after the budget; the running one
-    finishes and the best network is refit, both counted in the time).
+    ``n_trials`` large: ``timeout`` bounds the whole fit, so the search keeps
+    time back for the refit, which is counted in the time.
 ``sknas ensemble``
     The same with ``ensemble_size=5, refit_seeds=2`` (the main job's settings):
-    the top candidates combined by greedy
-    ensemble selection and refit (the refits counted in the time).
+    the top candidates combined by greedy ensemble selection and refit, within
+    the same ``timeout`` (the refit trains the networks the time left covers).
 ``mlp default``
     ``StandardScaler`` + ``MLPClassifier`` / ``MLPRegressor`` with defaults.
 ``mlp tuned``
