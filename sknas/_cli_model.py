@@ -48,7 +48,8 @@ def add_model_commands(commands: Any) -> None:
     fit.add_argument("--task", choices=("classification", "regression"), default=None,
                      help="inferred from the target when omitted")
     fit.add_argument("--n-trials", type=_positive_int, default=20, help="candidates (20)")
-    fit.add_argument("--timeout", type=float, default=None, help="time limit of the whole fit, search and refit (s)")
+    fit.add_argument("--timeout", type=float, default=None,
+                     help="time limit of the whole fit, search and refit (s)")
     fit.add_argument("--max-epochs", type=_positive_int, default=50,
                      help="training epochs per candidate (50)")
     fit.add_argument("--out", default="model.sknas", help="model file (model.sknas)")

@@ -29,10 +29,12 @@ MAX_REFIT_SHARE = 0.4
 def network_seconds(trial: FrozenTrial, n_rows: int, splits: Sequence[tuple[Any, Any]]) -> float:
     """Estimated seconds to refit ``trial``'s network on ``n_rows`` rows.
 
-    One split's training time (the trial's ``fit_time`` over its splits), scaled
-    from the split's training rows to all rows. It counts the epochs of
-    patience after the best one, which the refit does not train, so it is an
-    upper estimate. 0 when the trial recorded no training time.
+    The trial's seconds per epoch and training row (its ``fit_time`` over the
+    epochs it trained on every split, ``trained_epochs``), times the epochs the
+    refit trains (the median of its splits' best epochs) and ``n_rows``. A trial
+    that did not record its epochs is estimated by one split's training time
+    instead, which also counts the epochs of patience. 0 when the trial
+    recorded no training time.
 
     Parameters
     ----------
@@ -47,11 +49,15 @@ def network_seconds(trial: FrozenTrial, n_rows: int, splits: Sequence[tuple[Any,
     -------
     float
     """
-    fit_time = trial.user_attrs.get("fit_time")
+    attrs = trial.user_attrs
+    fit_time = attrs.get("fit_time")
     if not isinstance(fit_time, (int, float)) or not splits:
         return 0.0
-    train_rows = float(np.mean([len(train) for train, _ in splits]))
-    return float(fit_time) / len(splits) * n_rows / max(train_rows, 1.0)
+    rows = n_rows / max(float(np.mean([len(train) for train, _ in splits])), 1.0)
+    trained, best = attrs.get("trained_epochs"), attrs.get("best_epochs")
+    if isinstance(trained, int) and trained > 0 and isinstance(best, list) and best:
+        return float(fit_time) / trained * float(np.median(best)) * rows
+    return float(fit_time) / len(splits) * rows
 
 
 def refit_order(indices: Sequence[int], seeds: int) -> list[int]:

@@ -197,6 +197,7 @@ class SearchJob:
             trial.set_user_attr("valid_loss", result.valid_loss)
             trial.set_user_attr("n_parameters", result.n_parameters)
             trial.set_user_attr("fit_time", result.fit_time)
+            trial.set_user_attr("trained_epochs", result.trained_epochs)
             if result.predictions is not None:
                 encoded = encode_predictions(result.predictions, estimator._task, digest)
                 trial.set_user_attr(PREDICTIONS_ATTR, encoded)

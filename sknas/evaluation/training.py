@@ -56,6 +56,8 @@ class EvaluationResult:
         Trainable parameters of the network.
     fit_time : float
         Seconds spent training.
+    trained_epochs : int
+        Epochs trained, over all the splits (best epochs, then patience).
     timed_out : bool
         True when ``candidate_timeout`` stopped training early.
     predictions : list of ndarray, optional
@@ -69,6 +71,7 @@ class EvaluationResult:
     valid_loss: float = float("nan")
     n_parameters: int = 0
     fit_time: float = 0.0
+    trained_epochs: int = 0
     timed_out: bool = False
     predictions: list[np.ndarray] | None = None
 
@@ -522,6 +525,7 @@ class TrainingEvaluator:
         predictions: list[np.ndarray] = []
         n_parameters = 0
         timed_out = False
+        trained_epochs = 0
         start_from = self._warm_start(arch, trial)
         modules: list[Any] = []
         for index, (train, valid) in enumerate(self.splits):
@@ -540,6 +544,7 @@ class TrainingEvaluator:
                     trial.set_user_attr(FAIL_REASON_ATTR, str(exc))
                     trial.set_user_attr("n_parameters", exc.n_parameters)
                 raise optuna.TrialPruned(str(exc)) from None
+            trained_epochs += len(history)
             timed_out = timed_out or bool(history[-1].get("candidate_timeout", False))
             best, loss = _best_epoch(history)
             scores.append(float(history[best]["valid_score"]))
@@ -561,6 +566,7 @@ class TrainingEvaluator:
             best_epochs=best_epochs,
             n_parameters=int(n_parameters),
             fit_time=time.perf_counter() - start,
+            trained_epochs=trained_epochs,
             timed_out=timed_out,
             valid_loss=float(np.mean(losses)),
             predictions=predictions if self.keep_predictions else None,

@@ -26,8 +26,11 @@ def _split(n_train: int, n_valid: int) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(n_train), np.arange(n_train, n_train + n_valid)
 
 
-def _trial(fit_time: float | None, value: float = 0.5) -> optuna.trial.FrozenTrial:
-    attrs = {} if fit_time is None else {"fit_time": fit_time}
+def _trial(
+    fit_time: float | None, value: float = 0.5, **attrs: object
+) -> optuna.trial.FrozenTrial:
+    if fit_time is not None:
+        attrs["fit_time"] = fit_time
     return optuna.trial.create_trial(
         value=value, params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)},
         user_attrs=attrs,
@@ -39,6 +42,10 @@ def test_network_seconds_scales_one_split_to_all_rows():
     # 10 s over two splits of 80 training rows: 5 s per split, x 100 / 80 rows.
     assert network_seconds(_trial(10.0), 100, splits) == pytest.approx(6.25)
     assert network_seconds(_trial(None), 100, splits) == 0.0
+    # With its epochs known: 10 s for 40 epochs over both splits is 0.25 s per epoch of 80
+    # rows; the refit trains the median best epoch (12) on 100 rows.
+    known = _trial(10.0, trained_epochs=40, best_epochs=[10, 14])
+    assert network_seconds(known, 100, splits) == pytest.approx(0.25 * 12 * 100 / 80)
 
 
 def test_refit_order_trains_every_member_before_a_second_seed():
