@@ -6,12 +6,15 @@ train/test split; sets of variable-length sequences (JapaneseVowels) are
 padded with NaN at their end. Per set and seed:
 
 * ``searched``: ``NASClassifier`` over ``RecurrentCellSpace(cell_types=("searched",))``
-  (``--n-trials`` candidates: cell, readout over time, learning rate);
+  (``--n-trials`` candidates: cell, readout over time, learning rate; the first
+  is the space's default, DARTS V2's first ``--n-nodes`` nodes at the mean
+  readout and ``lr=0.003``);
 * ``GRU`` / ``LSTM``: the same estimator with the same budget (``--n-trials``
   candidates: readout and learning rate), the same training (the space's
   sequence settings, epochs, early stopping, validation rows, refit on all
   the data), over a space holding only that cell, sized to the searched
-  cell's parameter count (``RecurrentCellSpace.hidden_size_of``);
+  cell's parameter count (``RecurrentCellSpace.hidden_size_of``), its first
+  candidate the same default readout and learning rate;
 * ``ROCKET``: ``aeon``'s ``RocketClassifier`` (random convolution kernels and
   a ridge classifier).
 

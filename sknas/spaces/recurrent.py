@@ -65,7 +65,8 @@ class RecurrentCellSpace(SearchSpace):
     batches of 8 it waits 75 epochs, on 10,000 sequences the estimator's ``patience``).
 
     **Equal size.** The searched cell has ``hidden_size`` state units and
-    ``2 h (f + h) + 2 n h^2`` weights (``f`` input features, ``n`` nodes); a
+    ``2 h (f + h) + 2 n h^2`` weights (``f`` input features, ``n`` nodes),
+    plus ``2 h (n + 1)`` biases with ``bias=True``; a
     GRU or LSTM of the space gets the largest state whose cell has at most as
     many parameters (:meth:`hidden_size_of`), so that cell types are compared
     at equal size, not equal width.
@@ -100,6 +101,11 @@ class RecurrentCellSpace(SearchSpace):
     patience_steps : int, default=300
         Fewest optimisation steps without a better validation score before
         early stopping (the estimator's ``patience`` in epochs when larger).
+    bias : bool, default=True
+        Whether the searched cell's projections have a bias, its gates
+        starting at ``sigmoid(-1)`` so that each step begins by keeping most
+        of the state (``False``: DARTS' cell exactly, without bias). Counted
+        in the equal size.
 
     Examples
     --------
@@ -109,7 +115,7 @@ class RecurrentCellSpace(SearchSpace):
     >>> print(RecurrentCellSpace.cell("darts_v2", readout="last"))
     searched: sigmoid~0|relu~1|relu~1|identity~1|tanh~2|sigmoid~5|tanh~3|relu~5 [last, lr=0.003]
     >>> space.hidden_size_of("gru", n_features=1)
-    77
+    78
     """
 
     name = "recurrent"
@@ -129,6 +135,7 @@ class RecurrentCellSpace(SearchSpace):
         weight_decay: float = 1e-4,
         grad_clip: float = 1.0,
         patience_steps: int = 300,
+        bias: bool = True,
     ) -> None:
         self.hidden_size = hidden_size
         self.n_nodes = n_nodes
@@ -141,6 +148,7 @@ class RecurrentCellSpace(SearchSpace):
         self.weight_decay = weight_decay
         self.grad_clip = grad_clip
         self.patience_steps = patience_steps
+        self.bias = bias
 
     # -- configuration ------------------------------------------------------------
     def _choices(self, name: str, allowed: Sequence[str]) -> tuple[str, ...]:
@@ -306,15 +314,35 @@ class RecurrentCellSpace(SearchSpace):
         )
 
     def initial_params(self) -> list[dict[str, Any]]:
-        """DARTS V2's cell first (first readout and learning rate), when this space holds it.
+        """The known defaults first: DARTS V2's cell, at the first readout and learning rate.
+
+        A space of fewer than 8 nodes starts from the cell's first ``n_nodes``
+        nodes (each reads an earlier node, so they are a cell of their own); a
+        space without the searched cell (``cell_types=("gru",)``) starts from
+        its first cell type, so that every cell type's search starts from the
+        same default readout and learning rate.
 
         Returns
         -------
         list of dict
         """
+        darts_v2 = PUBLISHED_RECURRENT["darts_v2"]
+        n_nodes = self._n_nodes()
+        genotype = darts_v2[:n_nodes] if n_nodes <= len(darts_v2) else None
+        if genotype is None:
+            return []
+        cell_types = self._choices("cell_types", CELL_TYPES)
+        params: dict[str, Any] = {
+            "cell_type": "searched" if "searched" in cell_types else cell_types[0],
+            "readout": self._choices("readouts", READOUTS)[0],
+            "lr": self._learning_rates()[0],
+        }
+        for j, (activation, source) in enumerate(genotype, start=1):
+            params[f"node_{j}_input"] = source
+            params[f"node_{j}_activation"] = activation
         try:
-            return [self.to_params(self.from_genotype(PUBLISHED_RECURRENT["darts_v2"]))]
-        except ValueError:
+            return [self.to_params(self.decode(params))]
+        except ValueError:  # e.g. an activation of the cell that this space does not offer
             return []
 
     # -- search operators ----------------------------------------------------------
@@ -425,15 +453,16 @@ class RecurrentCellSpace(SearchSpace):
         -------
         int
             ``hidden_size`` for the searched cell; for a GRU (LSTM) the largest
-            ``g`` with ``k (f g + g^2 + 2 g) <= 2 h (f + h) + 2 n h^2``,
-            ``k = 3`` (4).
+            ``g`` with ``k (f g + g^2 + 2 g) <= 2 h (f + h) + 2 n h^2 (+ 2 h (n + 1))``,
+            ``k = 3`` (4); the last term with ``bias=True``.
         """
         h = self.hidden_size
         if isinstance(h, bool) or not isinstance(h, int) or h < 1:
             raise ValueError(f"RecurrentCellSpace: hidden_size must be an int >= 1, got {h!r}.")
         if cell_type == "searched":
             return h
-        budget = 2 * h * (n_features + h) + 2 * self._n_nodes() * h * h
+        n = self._n_nodes()
+        budget = 2 * h * (n_features + h) + 2 * n * h * h + (2 * h * (n + 1) if self.bias else 0)
         k = _GATES[cell_type]
         # k g^2 + k (f + 2) g - budget <= 0
         b = k * (n_features + 2)
@@ -477,4 +506,5 @@ class RecurrentCellSpace(SearchSpace):
             self.hidden_size_of(cell_type, n_features),
             int(n_outputs),
             readout=str(params["readout"]),
+            bias=bool(self.bias),
         )

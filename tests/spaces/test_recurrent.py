@@ -21,11 +21,14 @@ def _cell_parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.rnn.parameters())
 
 
+@pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("n_features", [1, 3])
-def test_gru_and_lstm_are_sized_to_the_searched_cell(n_features):
-    space = RecurrentCellSpace(hidden_size=16, n_nodes=4, sequence_shape=(5, n_features))
+def test_gru_and_lstm_are_sized_to_the_searched_cell(n_features, bias):
+    space = RecurrentCellSpace(hidden_size=16, n_nodes=4, sequence_shape=(5, n_features),
+                               bias=bias)
     searched = _cell_parameters(space.build_module(_typed(space, "searched"), 5 * n_features, 2))
-    assert searched == 2 * 16 * (n_features + 16) + 2 * 4 * 16 * 16
+    biases = 2 * 16 * (4 + 1) if bias else 0
+    assert searched == 2 * 16 * (n_features + 16) + 2 * 4 * 16 * 16 + biases
     for cell_type, gates in (("gru", 3), ("lstm", 4)):
         g = space.hidden_size_of(cell_type, n_features)
         module = space.build_module(_typed(space, cell_type), 5 * n_features, 2)
@@ -157,3 +160,49 @@ def test_bad_settings_are_refused_with_their_name(setting, message):
     with pytest.raises(ValueError, match=message):
         arch = space.sample(np.random.default_rng(0))
         space.training_config(arch)
+
+
+def test_search_starts_from_the_known_defaults():
+    # DARTS V2's cell (its first n_nodes nodes) at the first readout and learning rate.
+    space = RecurrentCellSpace(n_nodes=4, readouts=("last", "mean"), learning_rates=(0.01,))
+    (first,) = space.initial_params()
+    assert space.decode(first).key() == (
+        "searched: sigmoid~0|relu~1|relu~1|identity~1 [last, lr=0.01]"
+    )
+    assert RecurrentCellSpace().decode(RecurrentCellSpace().initial_params()[0]) == (
+        RecurrentCellSpace.cell("darts_v2")
+    )
+    # A GRU-only space starts from the same default readout and learning rate.
+    (gru,) = RecurrentCellSpace(n_nodes=4, cell_types=("gru",)).initial_params()
+    assert RecurrentCellSpace(n_nodes=4).decode(gru).key() == "gru [mean, lr=0.003]"
+    assert RecurrentCellSpace(n_nodes=9).initial_params() == []
+    assert RecurrentCellSpace(n_nodes=2, activations=("tanh",)).initial_params() == []
+
+
+def test_gates_start_mostly_shut_with_bias_and_darts_cell_has_none():
+    from sknas.spaces._recurrent_module import GATE_BIAS
+
+    arch = RecurrentCellSpace.cell("darts_v2")
+    net = RecurrentCellSpace(hidden_size=4).build_module(arch, 10, 2)
+    for layer in (net.rnn.w0, *net.rnn.ws):
+        assert (layer.bias[:4] == GATE_BIAS).all() and (layer.bias[4:] == 0).all()
+    plain = RecurrentCellSpace(hidden_size=4, bias=False).build_module(arch, 10, 2)
+    assert all(layer.bias is None for layer in (plain.rnn.w0, *plain.rnn.ws))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_cell_run_over_a_sequence_is_its_step_repeated(bias):
+    torch.manual_seed(0)
+    space = RecurrentCellSpace(hidden_size=5, n_nodes=3, sequence_shape=(6, 2), bias=bias)
+    cell = space.build_module(
+        space.decode({**space.to_params(space.sample(np.random.default_rng(1))),
+                      "cell_type": "searched"}), 12, 2
+    ).rnn
+    x = torch.randn(4, 6, 2)
+    h, expected = torch.zeros(4, 5), []
+    for t in range(6):
+        h = cell(x[:, t], h)
+        expected.append(h)
+    torch.testing.assert_close(cell.run(x), torch.stack(expected, dim=1))
+    present = torch.ones(4, 6, dtype=torch.bool)
+    torch.testing.assert_close(cell.run(x, present), torch.stack(expected, dim=1))
