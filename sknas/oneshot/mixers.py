@@ -172,7 +172,11 @@ class GumbelMixer(EdgeMixer):
 
 
 class DirichletMixer(EdgeMixer):
-    """DrNAS: weights drawn from ``Dirichlet(elu(alpha) + 1)`` by reparameterisation."""
+    """DrNAS: weights drawn from ``Dirichlet(elu(alpha) + 1)`` by reparameterisation.
+
+    A ``mask`` prunes operations (DrNAS' progressive pruning): the weights
+    of the kept operations are renormalised to sum to 1.
+    """
 
     name = "dirichlet"
 
@@ -199,6 +203,20 @@ class DirichletMixer(EdgeMixer):
     def probabilities(self, alpha: torch.Tensor) -> torch.Tensor:  # noqa: D102
         conc = self.concentration(alpha)
         return conc / conc.sum()
+
+    def mix(  # noqa: D102
+        self,
+        ops: nn.ModuleList,
+        x: torch.Tensor,
+        alpha: torch.Tensor,
+        training: bool,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        weights = self.weights(alpha, training)
+        if mask is not None:  # pruned operations: the kept weights sum to 1 again
+            weights = weights * mask
+            weights = weights / weights.sum()
+        return _weighted_sum(ops, x, weights)
 
 
 class SigmoidMixer(EdgeMixer):
