@@ -134,7 +134,21 @@ class EdgeMixer:
         -------
         torch.Tensor
         """
-        return _weighted_sum(ops, x, _masked(self.weights(alpha, training), mask))
+        return _weighted_sum(ops, x, self.apply_mask(self.weights(alpha, training), mask))
+
+    def apply_mask(self, weights: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """The weights with ``mask`` applied (hook: the plain product by default).
+
+        Parameters
+        ----------
+        weights : torch.Tensor of shape (n_ops,)
+        mask : torch.Tensor of shape (n_ops,), optional
+
+        Returns
+        -------
+        torch.Tensor of shape (n_ops,)
+        """
+        return _masked(weights, mask)
 
 
 class SoftmaxMixer(EdgeMixer):
@@ -204,19 +218,13 @@ class DirichletMixer(EdgeMixer):
         conc = self.concentration(alpha)
         return conc / conc.sum()
 
-    def mix(  # noqa: D102
-        self,
-        ops: nn.ModuleList,
-        x: torch.Tensor,
-        alpha: torch.Tensor,
-        training: bool,
-        mask: torch.Tensor | None = None,
+    def apply_mask(  # noqa: D102
+        self, weights: torch.Tensor, mask: torch.Tensor | None
     ) -> torch.Tensor:
-        weights = self.weights(alpha, training)
-        if mask is not None:  # pruned operations: the kept weights sum to 1 again
-            weights = weights * mask
-            weights = weights / weights.sum()
-        return _weighted_sum(ops, x, weights)
+        if mask is None:
+            return weights
+        kept = weights * mask  # pruned operations: the kept weights sum to 1 again
+        return kept / kept.sum()
 
 
 class SigmoidMixer(EdgeMixer):
