@@ -21,9 +21,12 @@ it reports:
   reaches the one-shot cell's, divided by the one-shot time (search +
   retraining); ``>`` when the black box never reached it in ``--bb-trials``.
 
-Usage (the numbers in docs/benchmarks.md)::
+Usage (the numbers in docs/benchmarks.md; one torch thread, as a thread
+pool on a shared 2-core machine spends its time waiting)::
 
-    nice -n 10 python benchmarks/oneshot_nb201.py --seeds 0 1 2 --epochs 10 --write-docs
+    OMP_NUM_THREADS=1 nice -n 19 python benchmarks/oneshot_nb201.py \
+        --methods drnas gdas darts --seeds 0 1 2 --epochs 30 --channels 8 \
+        --cells-per-stage 2 --max-epochs 15 --tau-cells 30 --bb-trials 6 --write-docs
 """
 
 from __future__ import annotations
@@ -146,6 +149,7 @@ def black_box(seed: int, args: argparse.Namespace, space: NB201Space) -> list[tu
         elapsed += result.fit_time
         best = max(best, result.score)
         curve.append((elapsed, best))
+        print(f"black box seed {seed}: {elapsed:.0f} s, best valid {best:.3f}", flush=True)
     return curve
 
 

@@ -4,7 +4,9 @@ Trains one small NAS-Bench-201 supernet on 8x8 digit images (a few epochs, so
 it runs in well under a minute), derives the cell, retrains it from scratch
 through the estimator and prints how the architecture weights moved. When
 the NAS-Bench-201 table is there, the derived cell's CIFAR-10 accuracy is
-looked up (the search never read it). Run from the repository root::
+looked up (the search never read it). Last, a short DrNAS search shows its
+progressive schedule: after the first half of the epochs each edge keeps its
+three strongest operations. Run from the repository root::
 
     python examples/oneshot_search.py [path/to/nb201_cifar10.csv]
 """
@@ -19,7 +21,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from sknas import NASClassifier
-from sknas.oneshot import GDAS
+from sknas.oneshot import GDAS, DrNAS
 from sknas.spaces import NB201Space
 
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared/data/nb201/nb201_cifar10.csv"
@@ -52,6 +54,14 @@ def main(path: str | Path = DEFAULT) -> None:
         pct = float((bench.values("test") < acc).mean() * 100)
         print(f"NAS-Bench-201 CIFAR-10 test accuracy of that cell: {acc:.2f} "
               f"(percentile {pct:.0f})")
+    drnas = NASClassifier(
+        strategy=DrNAS(epochs=4), search_space=space, max_epochs=2, random_state=0
+    ).fit(X_train, y_train)
+    kept = next(r["pruned_to"] for r in drnas.arch_history_ if "pruned_to" in r)
+    print("DrNAS: operations kept per edge after the first stage:")
+    for edge, ops in zip(("0->1", "0->2", "1->2", "0->3", "1->3", "2->3"), kept):
+        print(f"  {edge}: {', '.join(ops)}")
+    print("DrNAS derived cell:", drnas.best_architecture_.key())
 
 
 if __name__ == "__main__":

@@ -214,7 +214,6 @@ def _train(loop: SearchLoop) -> tuple[list[dict[str, Any]], str]:
     strategy, net, data = loop.strategy, loop.net, loop.data
     history: list[dict[str, Any]] = []
     epochs = int(strategy.setting("epochs"))
-    warmup = int(strategy.setting("warmup_epochs"))
     net.train()
     for epoch in range(epochs):
         net.mixer.temperature = strategy.temperature_at(epoch)
@@ -223,7 +222,7 @@ def _train(loop: SearchLoop) -> tuple[list[dict[str, Any]], str]:
             if data.deadline is not None and time.time() >= data.deadline:
                 return history, "deadline"
             xt, yt = loop.Xt[batch], loop.yt[batch]
-            if strategy.trains_arch and epoch >= warmup:
+            if strategy.updates_arch(epoch):
                 xv, yv = loop.valid_batch()
                 value = strategy.arch_step(loop, xv, yv, xt, yt)
                 if value is not None:

@@ -1,5 +1,6 @@
 """Rule pieces the one-shot methods share: perturbation selection, path sampling,
-ranking with shared weights, the ENAS controller, RobustDARTS' early stop (imports torch)."""
+ranking with shared weights, the ENAS controller, RobustDARTS' early stop, DrNAS'
+pruning (imports torch)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sknas.oneshot._loop import SearchLoop
 __all__ = [
     "perturbation_selection", "perturb_alphas", "restore_alphas", "eigenvalue_early_stop",
     "fix_random_path", "fix_path", "rank_sampled", "controller", "train_controller",
+    "prune_edges",
 ]
 
 
@@ -41,6 +43,26 @@ def perturbation_selection(loop: SearchLoop) -> list[int]:
     strength = np.zeros((n_edges, n_ops))
     strength[np.arange(n_edges), chosen] = 1.0 + net.probabilities()[np.arange(n_edges), chosen]
     return net.derive(strength)
+
+
+def prune_edges(net: Any, keep: int) -> list[list[Any]]:
+    """DrNAS' progressive pruning: each edge keeps its ``keep`` strongest choices.
+
+    Strength is the mixer's deterministic weight (operations pruned before
+    stay pruned). The supernet's ``mask`` becomes 1 on the kept choices and
+    0 elsewhere; returns the kept choices of each edge.
+    """
+    probs = net.probabilities()
+    mask = torch.zeros(net.alphas.shape, device=net.alphas.device)
+    kept = []
+    for e, choices in enumerate(net.choices):
+        row = probs[e, : len(choices)]
+        alive = np.flatnonzero(row > 0) if net.mask is not None else np.arange(len(choices))
+        top = alive[np.argsort(-row[alive], kind="stable")[:keep]]
+        mask[e, top] = 1.0
+        kept.append([choices[k] for k in sorted(top)])
+    net.mask = mask
+    return kept
 
 
 def perturb_alphas(loop: SearchLoop, epsilon: float) -> None:

@@ -113,10 +113,14 @@ class OneShotStrategy(BaseEstimator):
         Adam step size of the architecture parameters (betas 0.5, 0.999,
         weight decay 1e-3).
     temperature : tuple of float, optional
-        ``(start, end)`` of a geometric temperature schedule over the epochs
-        (Gumbel mixers).
+        ``(start, end)`` of the temperature schedule over the epochs (Gumbel
+        mixers): geometric, or linear for methods whose
+        :attr:`temperature_schedule` is ``"linear"`` (GDAS).
     warmup_epochs : int, optional
-        Epochs of weight training before architecture steps begin.
+        Epochs of weight training before architecture steps begin. The
+        default is the method's :attr:`warmup_fraction` of ``epochs``
+        (rounded): 0 for most methods, 0.3 for PC-DARTS (15 of its 50
+        epochs) and 0.2 of each stage for DrNAS (10 of 50).
     n_candidates : int, optional
         Derived architectures handed to the estimator, best first (methods
         that rank sampled cells may return several).
@@ -138,11 +142,15 @@ class OneShotStrategy(BaseEstimator):
         "w_lr": 0.025,
         "a_lr": 3e-2,
         "temperature": (1.0, 1.0),
-        "warmup_epochs": 0,
+        "warmup_epochs": None,
         "n_candidates": 1,
     }
     #: Method-specific ``options`` keys and their defaults.
     option_defaults: dict[str, Any] = {}
+    #: How the temperature goes from start to end: ``"geometric"`` or ``"linear"``.
+    temperature_schedule: str = "geometric"
+    #: Share of ``epochs`` spent warming up the weights when ``warmup_epochs`` is None.
+    warmup_fraction: float = 0.0
 
     def __init__(
         self,
@@ -183,7 +191,36 @@ class OneShotStrategy(BaseEstimator):
         merged: dict[str, Any] = {}
         for cls in reversed(type(self).__mro__):
             merged.update(getattr(cls, "defaults", {}) or {})
+        if name == "warmup_epochs" and merged[name] is None:
+            return self.default_warmup(int(self.setting("epochs")))
         return merged[name]
+
+    def default_warmup(self, epochs: int) -> int:
+        """Warm-up epochs of a search of ``epochs`` epochs when ``warmup_epochs`` is None.
+
+        Parameters
+        ----------
+        epochs : int
+
+        Returns
+        -------
+        int
+            ``round(warmup_fraction * epochs)``.
+        """
+        return int(round(self.warmup_fraction * epochs))
+
+    def updates_arch(self, epoch: int) -> bool:
+        """Whether architecture steps run in ``epoch`` (hook: after the warm-up by default).
+
+        Parameters
+        ----------
+        epoch : int
+
+        Returns
+        -------
+        bool
+        """
+        return self.trains_arch and epoch >= int(self.setting("warmup_epochs"))
 
     def option(self, name: str) -> Any:
         """The method-specific setting ``name``: from ``options``, else its default.
@@ -232,7 +269,7 @@ class OneShotStrategy(BaseEstimator):
             raise ValueError(f"{type(self).__name__}: warmup_epochs must be an int >= 0.")
 
     def temperature_at(self, epoch: int) -> float:
-        """The temperature of ``epoch`` on the geometric schedule.
+        """The temperature of ``epoch`` on the method's (geometric or linear) schedule.
 
         Parameters
         ----------
@@ -244,6 +281,8 @@ class OneShotStrategy(BaseEstimator):
         """
         start, end = (float(v) for v in self.setting("temperature"))
         n = max(1, int(self.setting("epochs")) - 1)
+        if self.temperature_schedule == "linear":
+            return start + (end - start) * min(epoch, n) / n
         return start * (end / start) ** (min(epoch, n) / n)
 
     # -- the search ------------------------------------------------------------------

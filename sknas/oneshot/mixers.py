@@ -134,7 +134,21 @@ class EdgeMixer:
         -------
         torch.Tensor
         """
-        return _weighted_sum(ops, x, _masked(self.weights(alpha, training), mask))
+        return _weighted_sum(ops, x, self.apply_mask(self.weights(alpha, training), mask))
+
+    def apply_mask(self, weights: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """The weights with ``mask`` applied (hook: the plain product by default).
+
+        Parameters
+        ----------
+        weights : torch.Tensor of shape (n_ops,)
+        mask : torch.Tensor of shape (n_ops,), optional
+
+        Returns
+        -------
+        torch.Tensor of shape (n_ops,)
+        """
+        return _masked(weights, mask)
 
 
 class SoftmaxMixer(EdgeMixer):
@@ -172,7 +186,11 @@ class GumbelMixer(EdgeMixer):
 
 
 class DirichletMixer(EdgeMixer):
-    """DrNAS: weights drawn from ``Dirichlet(elu(alpha) + 1)`` by reparameterisation."""
+    """DrNAS: weights drawn from ``Dirichlet(elu(alpha) + 1)`` by reparameterisation.
+
+    A ``mask`` prunes operations (DrNAS' progressive pruning): the weights
+    of the kept operations are renormalised to sum to 1.
+    """
 
     name = "dirichlet"
 
@@ -199,6 +217,14 @@ class DirichletMixer(EdgeMixer):
     def probabilities(self, alpha: torch.Tensor) -> torch.Tensor:  # noqa: D102
         conc = self.concentration(alpha)
         return conc / conc.sum()
+
+    def apply_mask(  # noqa: D102
+        self, weights: torch.Tensor, mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        if mask is None:
+            return weights
+        kept = weights * mask  # pruned operations: the kept weights sum to 1 again
+        return kept / kept.sum()
 
 
 class SigmoidMixer(EdgeMixer):

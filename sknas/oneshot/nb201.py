@@ -5,7 +5,11 @@ Stem, residual reductions, final batch norm and classifier are the modules of
 five operations of :func:`sknas.spaces._nb201_module.make_op`. With a one-hot
 choice per edge (fixed, or one-hot weights) the supernet computes exactly
 the discrete network, given the same weights (:func:`discrete_state_dict`).
-All cells share the one set of architecture parameters, as in DARTS.
+All cells share the one set of architecture parameters, as in DARTS. The
+batch norms inside the cell operations have no learned scale and shift by
+default (``affine=False``, as in the searches of DARTS, NAS-Bench-201 and
+DrNAS): otherwise a convolution can rescale its own output and undo the
+weight its edge gives it, which blurs what the architecture weights measure.
 
 Imported on first use only (it imports torch).
 """
@@ -31,11 +35,11 @@ _OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3",
 class MixedCell(nn.Module):
     """A NAS-Bench-201 cell whose six edges are :class:`MixedEdge` modules."""
 
-    def __init__(self, channels: int, fraction: int) -> None:
+    def __init__(self, channels: int, fraction: int, affine: bool = False) -> None:
         super().__init__()
         op_channels = channels // fraction
         self.edges = nn.ModuleList(
-            MixedEdge([make_op(op, op_channels) for op in _OPS], index=e)
+            MixedEdge([make_op(op, op_channels, affine=affine) for op in _OPS], index=e)
             for e in range(len(_EDGES))
         )
 
@@ -67,6 +71,9 @@ class NB201Supernet(Supernet):
         Channels of the first stage.
     cells_per_stage : int, default=5
         Cells in each stage.
+    affine : bool, default=False
+        Whether the batch norms of the cell operations learn a scale and a
+        shift (the stem, reductions and final batch norm always do).
     """
 
     def __init__(
@@ -76,6 +83,7 @@ class NB201Supernet(Supernet):
         mixer: EdgeMixer,
         channels: int = 16,
         cells_per_stage: int = 5,
+        affine: bool = False,
     ) -> None:
         super().__init__(mixer)
         fraction = self.mixer.channel_fraction
@@ -89,7 +97,7 @@ class NB201Supernet(Supernet):
         self.image_shape = tuple(image_shape)
         stem, layers, lastact, pooling, classifier = skeleton(
             image_shape[0], n_outputs, channels, cells_per_stage,
-            lambda c: MixedCell(c, fraction),
+            lambda c: MixedCell(c, fraction, affine),
         )
         self.stem, self.cells, self.lastact = stem, nn.ModuleList(layers), lastact
         self.global_pooling, self.classifier = pooling, classifier
@@ -114,9 +122,11 @@ def discrete_state_dict(net: NB201Supernet, indices: Sequence[int]) -> dict[str,
     """The supernet's weights as a state dict of the discrete network of ``indices``.
 
     Every edge keeps the weights of its chosen operation; the architecture
-    parameters are dropped. Loading the result into
-    ``NB201Space.build_module(arch, ...)`` for the same cell gives a network
-    that computes what the supernet computes with that choice fixed.
+    parameters are dropped. A batch norm of the supernet without scale and
+    shift (``affine=False``) gets scale 1 and shift 0, which computes the
+    same. Loading the result into ``NB201Space.build_module(arch, ...)`` for
+    the same cell gives a network that computes what the supernet computes
+    with that choice fixed.
 
     Parameters
     ----------
@@ -143,4 +153,12 @@ def discrete_state_dict(net: NB201Supernet, indices: Sequence[int]) -> dict[str,
         edge = int(prefix.rsplit(".", 1)[1])
         if int(op) == int(indices[edge]):
             state[f"{prefix}.{rest}"] = value
+    for name, module in net.named_modules():
+        match = _EDGE_KEY.match(f"{name}.")
+        if isinstance(module, nn.BatchNorm2d) and not module.affine and match is not None:
+            prefix, op, rest = match.groups()
+            if int(op) == int(indices[int(prefix.rsplit(".", 1)[1])]):
+                ones = torch.ones(module.num_features, device=net.alphas.device)
+                state[f"{prefix}.{rest}weight"] = ones
+                state[f"{prefix}.{rest}bias"] = torch.zeros_like(ones)
     return state

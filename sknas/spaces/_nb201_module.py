@@ -13,15 +13,21 @@ _EDGES: tuple[tuple[int, int], ...] = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (
 
 
 class ReLUConvBN(nn.Sequential):
-    """ReLU -> convolution (no bias) -> batch norm."""
+    """ReLU -> convolution (no bias) -> batch norm (``affine=False``: no scale and shift)."""
 
     def __init__(
-        self, c_in: int, c_out: int, kernel_size: int, stride: int = 1, padding: int = 0
+        self,
+        c_in: int,
+        c_out: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        affine: bool = True,
     ) -> None:
         super().__init__(
             nn.ReLU(inplace=False),
             nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, bias=False),
-            nn.BatchNorm2d(c_out),
+            nn.BatchNorm2d(c_out, affine=affine),
         )
 
 
@@ -32,7 +38,7 @@ class Zero(nn.Module):
         return x.mul(0.0)
 
 
-def make_op(name: str, channels: int) -> nn.Module:
+def make_op(name: str, channels: int, affine: bool = True) -> nn.Module:
     """The module of one cell operation (stride 1, same channels in and out).
 
     Parameters
@@ -42,6 +48,9 @@ def make_op(name: str, channels: int) -> nn.Module:
         ``avg_pool_3x3``.
     channels : int
         Channels of the cell.
+    affine : bool, default=True
+        Whether the batch norms of the convolutions learn a scale and a
+        shift (supernets use False, as DARTS and NAS-Bench-201's searches do).
 
     Returns
     -------
@@ -52,9 +61,9 @@ def make_op(name: str, channels: int) -> nn.Module:
     if name == "skip_connect":
         return nn.Identity()
     if name == "nor_conv_1x1":
-        return ReLUConvBN(channels, channels, 1, 1, 0)
+        return ReLUConvBN(channels, channels, 1, 1, 0, affine=affine)
     if name == "nor_conv_3x3":
-        return ReLUConvBN(channels, channels, 3, 1, 1)
+        return ReLUConvBN(channels, channels, 3, 1, 1, affine=affine)
     if name == "avg_pool_3x3":
         return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
     raise ValueError(f"Unknown NAS-Bench-201 operation {name!r}.")

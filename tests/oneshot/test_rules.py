@@ -85,3 +85,61 @@ def test_costs_are_parameter_counts_normalised_per_cell():
     assert float(costs[:, [0, 1, 4]].abs().sum()) == 0.0  # none, skip, pooling: free
     assert float(costs.max(dim=1).values.sum()) == pytest.approx(1.0)
     assert 0.0 < float(expected_cost(net).detach()) < 1.0
+
+
+def test_gdas_temperature_falls_linearly_and_others_geometrically():
+    from sknas.oneshot import GDAS, SNAS
+
+    gdas = GDAS(epochs=3)
+    assert [gdas.temperature_at(e) for e in range(3)] == pytest.approx([10.0, 5.05, 0.1])
+    snas = SNAS(epochs=3, temperature=(1.0, 0.25))
+    assert [snas.temperature_at(e) for e in range(3)] == pytest.approx([1.0, 0.5, 0.25])
+
+
+def test_default_warm_up_follows_each_method():
+    from sknas.oneshot import GDAS, PCDARTS, DrNAS
+
+    assert GDAS(epochs=50).setting("warmup_epochs") == 0
+    assert PCDARTS(epochs=50).setting("warmup_epochs") == 15  # PC-DARTS: 15 of 50
+    assert PCDARTS(epochs=50, warmup_epochs=2).setting("warmup_epochs") == 2
+    drnas = DrNAS(epochs=100)  # DrNAS: two stages of 50, each warming up for 10
+    assert drnas.stages() == (50, 50) and drnas.setting("warmup_epochs") == 10
+    active = [e for e in range(100) if drnas.updates_arch(e)]
+    assert active == list(range(10, 50)) + list(range(60, 100))
+    single = DrNAS(epochs=10, options={"progressive": False})
+    assert single.stages() == (10, 0) and single.setting("warmup_epochs") == 2
+    with pytest.raises(ValueError, match="keep"):
+        DrNAS(options={"keep": 0}).check()
+
+
+def test_warm_up_epochs_leave_the_architecture_untouched(data):
+    from sknas.oneshot import GDAS
+
+    result = GDAS(epochs=2, batch_size=32, warmup_epochs=1).search(SPACE, data)
+    first, second = (np.asarray(h["weights"]) for h in result.history)
+    np.testing.assert_allclose(first, 0.2)  # uniform: no architecture step yet
+    assert not np.allclose(second, 0.2)
+
+
+def test_drnas_prunes_each_edge_to_its_strongest_operations(data):
+    from sknas.oneshot import DrNAS
+
+    result = DrNAS(epochs=4, batch_size=32, options={"keep": 2}).search(SPACE, data)
+    pruned = [h for h in result.history if "pruned_to" in h]
+    assert [h["epoch"] for h in pruned] == [1]
+    kept = pruned[0]["pruned_to"]
+    assert len(kept) == 6 and all(len(ops) == 2 for ops in kept)
+    weights = np.asarray(pruned[0]["weights"])  # recorded before pruning
+    for row, ops in zip(weights, kept):
+        top = {SPACE_OPS[k] for k in np.argsort(-row)[:2]}
+        assert top == set(ops)
+    mask = result.supernet.mask.numpy()
+    assert (mask.sum(axis=1) == 2).all()
+    final = np.asarray(result.history[-1]["weights"])
+    assert (final[mask == 0] == 0).all()  # pruned operations stay out
+    derived = result.candidates[0]
+    for e, name in enumerate(result.supernet.param_names):
+        assert derived[name] in kept[e]
+
+
+SPACE_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")

@@ -102,3 +102,44 @@ def test_partial_channels_need_divisible_channels() -> None:
     with pytest.raises(ValueError, match="divisible by k=4"):
         space = NB201Space(channels=6, cells_per_stage=1)
         space.build_supernet(64, 3, make_mixer("partial_channel"))
+
+
+@pytest.mark.parametrize("affine", [False, True])
+def test_cell_batch_norms_are_not_affine_by_default_and_stay_exact(affine: bool) -> None:
+    torch.manual_seed(0)
+    kwargs = {} if not affine else {"affine": True}
+    net = NB201Supernet((1, 8, 8), 3, make_mixer("softmax"), channels=4, cells_per_stage=1,
+                        **kwargs)
+    cell_norms = [m for name, m in net.named_modules()
+                  if name.startswith("cells.0.") and isinstance(m, torch.nn.BatchNorm2d)]
+    assert cell_norms and all(m.affine is affine for m in cell_norms)
+    assert net.stem[1].affine  # outside the cells, batch norms keep scale and shift
+    indices = [3, 2, 0, 3, 1, 4]
+    with torch.no_grad():
+        for p in net.weight_parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    discrete = SPACE.build_module(SPACE.decode(net.to_params(indices)), 64, 3)
+    discrete.load_state_dict(discrete_state_dict(net, indices), strict=True)
+    net.set_fixed(indices)
+    net.eval()
+    discrete.eval()
+    x = torch.randn(4, 64)
+    with torch.no_grad():
+        np.testing.assert_allclose(net(x).numpy(), discrete(x).numpy(), atol=1e-6, rtol=0)
+
+
+def test_dirichlet_mask_renormalises_the_kept_weights() -> None:
+    # identity operations on ones: the edge's output is the sum of its weights
+    ops = torch.nn.ModuleList([torch.nn.Identity()] * 5)
+    alpha = torch.tensor([0.5, -0.2, 1.0, 0.0, 2.0])
+    mask = torch.tensor([1.0, 0.0, 1.0, 0.0, 1.0])
+    x = torch.ones(1, 1)
+    dirichlet = make_mixer("dirichlet")
+    torch.manual_seed(0)
+    for training in (False, True):
+        out = dirichlet.mix(ops, x, alpha, training=training, mask=mask)
+        assert float(out) == pytest.approx(1.0)
+    # other mixers keep the plain product with the mask (DARTS-PT's removal of an op)
+    softmax = make_mixer("softmax").mix(ops, x, alpha, training=False, mask=mask)
+    expected = float((torch.softmax(alpha, 0) * mask).sum())
+    assert float(softmax) == pytest.approx(expected) and expected < 1.0
