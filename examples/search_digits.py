@@ -29,7 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=15, help="candidates to evaluate")
     parser.add_argument("--strategy", default="auto", help="search strategy name")
-    parser.add_argument("--timeout", type=float, default=None, help="time limit of the whole fit (s)")
+    parser.add_argument("--timeout", type=float, default=None, help="whole fit time limit (s)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--ensemble-size", type=int, default=5,
