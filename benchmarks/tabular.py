@@ -261,7 +261,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             for method in args.methods:
                 with threadpool_limits(limits=1):
                     start = time.perf_counter()
-                    model, info = FITTERS[method](data, args.budget, seed)
+                    extra = args.sknas_params if method.startswith("sknas") else {}
+                    model, info = FITTERS[method](data, args.budget, seed, **extra)
                     seconds = time.perf_counter() - start
                 score = test_score(model, data)
                 record = {
@@ -328,6 +329,10 @@ def main(argv: list[str] | None = None) -> None:
         "--methods", nargs="+", default=METHODS, choices=METHODS, help="methods to run"
     )
     parser.add_argument("--repeats", type=int, default=1, help="repetitions (seeds) per data set")
+    parser.add_argument(
+        "--sknas-params", type=json.loads, default={},
+        help='JSON of further estimator parameters for the sknas methods, e.g. \'{"cv": "auto"}\'',
+    )
     args = parser.parse_args(argv)
     records = run(args)
     headers, rows = report(records, args.methods)
