@@ -86,18 +86,15 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
         Largest space scored completely.
     n_trees : int, default=32
         Trees of each forest.
-    score_floor : {"median", None}, default="median"
+    score_floor : {"median", None}, default=None
         ``"median"`` fits the score's surrogate to the scores raised to their
-        median (the hypervolume's reference: a worse score adds nothing), so
-        the model spends itself on the better half and a few broken candidates
-        do not set its scale; None fits the scores as they are.
+        median (the hypervolume's reference: a worse score adds nothing), so a
+        few broken candidates do not set the model's scale.
     score_share : float, default=0.25
         Share of the proposals (drawn per trial) that take the candidate of
-        best optimistic predicted score instead (among every unseen
-        architecture with the full pool, among the neighbours of the three
-        best scores otherwise): the front's accurate end, whose small score
-        gains the hypervolume undervalues while the surrogates are rough, and
-        the point ``refit=True`` deploys.
+        best optimistic predicted score instead: the front's accurate end,
+        whose small score gains the hypervolume undervalues while the
+        surrogates are rough, and the point ``refit=True`` deploys.
     n_startup_trials : int, default=10
         Random proposals first.
     seed : int, optional
@@ -200,13 +197,14 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
         losses = history.losses
         exploit = losses.shape[1] > 1 and rng.random() < self._score_share
         pool: list[dict[str, Any]] = []
-        randoms: list[dict[str, Any]] = []
-        full = self._full_pool(domain)
-        if full is None and exploit:  # local search at the accurate end: around the best
+        if exploit:  # local search at the accurate end: around the best scores
             for index in np.argsort(losses[:, 0], kind="stable")[:3]:
                 pool.extend(domain.neighbours(history.params[int(index)]))
             pool = unseen(domain, pool, history.seen)
+        randoms: list[dict[str, Any]] = []
+        full = None if pool else self._full_pool(domain)
         if full is not None:  # every unseen architecture of a small space
+            exploit = False
             rows = full.unseen(history.seen)
             pool = [full.params[int(i)] for i in rows]
             pool_linear, pool_forest = full.linear[rows], full.forest[rows]
