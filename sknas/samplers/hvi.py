@@ -86,15 +86,17 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
         Largest space scored completely.
     n_trees : int, default=32
         Trees of each forest.
-    score_floor : {"median", None}, default=None
+    score_floor : {"median", None}, default="median"
         ``"median"`` fits the score's surrogate to the scores raised to their
-        median (the hypervolume's reference: a worse score adds nothing), so a
-        few broken candidates do not set the model's scale.
+        median (the hypervolume's reference: a worse score adds nothing), so
+        the model spends itself on the better half and a few broken candidates
+        do not set its scale; None fits the scores as they are.
     score_share : float, default=0.25
         Share of the proposals (drawn per trial) that take the candidate of
-        best optimistic predicted score instead: the front's accurate end,
+        best optimistic predicted score among the neighbours of the three best
+        scores instead (a local search at the front's accurate end,
         whose small score gains the hypervolume undervalues while the
-        surrogates are rough, and the point ``refit=True`` deploys.
+        surrogates are rough, and the point ``refit=True`` deploys).
     n_startup_trials : int, default=10
         Random proposals first.
     seed : int, optional
