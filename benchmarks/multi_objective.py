@@ -62,7 +62,8 @@ def main() -> None:
             summary[device][name] = {"n_seeds": n_seeds, "queries": queries,
                                      "mean": mean.tolist(), "se": se.tolist(),
                                      "median": median.tolist(),
-                                     "hypervolume": result.hypervolume.tolist()}
+                                     "hypervolume": result.hypervolume.tolist(),
+                                     "queried": result.queried.tolist()}
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
 

@@ -52,18 +52,20 @@ def test_auto_is_hvi_with_several_objectives_only():
     assert isinstance(sampler, HypervolumeImprovementSampler)
 
 
-def _cells(space: NB201Space, n_trials: int, seed: int) -> optuna.Study:
-    def objective(trial: optuna.Trial) -> tuple[float, float]:
-        params = {k: trial._suggest(k, d) for k, d in space.distributions().items()}
-        ops = space.ops(space.decode(params))
-        convs = sum(op.startswith("nor_conv") for op in ops)
-        return float(convs + 0.5 * ops.count("skip_connect")), float(1 + convs)
+def _cells_objective(space: NB201Space, trial: optuna.Trial) -> tuple[float, float]:
+    params = {k: trial._suggest(k, d) for k, d in space.distributions().items()}
+    ops = space.ops(space.decode(params))
+    convs = sum(op.startswith("nor_conv") for op in ops)
+    return float(convs + 0.5 * ops.count("skip_connect")), float(1 + convs)
 
+
+def _cells(space: NB201Space, n_trials: int, seed: int, **kwargs) -> optuna.Study:
     study = optuna.create_study(
         directions=["maximize", "minimize"],
-        sampler=HypervolumeImprovementSampler(seed=seed, n_trees=4, search_space=space),
+        sampler=HypervolumeImprovementSampler(
+            seed=seed, n_trees=4, search_space=space, **kwargs),
     )
-    study.optimize(objective, n_trials=n_trials)
+    study.optimize(lambda t: _cells_objective(space, t), n_trials=n_trials)
     return study
 
 
@@ -132,3 +134,59 @@ def test_mlp_space_proposals_after_the_startup_are_model_based():
 
     study.optimize(objective, n_trials=8)
     assert len({repr(t.params) for t in study.trials}) == 8  # no repeated proposal
+
+
+def test_new_options_are_checked():
+    with pytest.raises(ValueError, match="acquisition"):
+        HypervolumeImprovementSampler(acquisition="ucb")
+    with pytest.raises(ValueError, match="candidate_pool"):
+        HypervolumeImprovementSampler(candidate_pool="all")
+    with pytest.raises(ValueError, match="all_architectures"):  # MLPSpace does not list itself
+        HypervolumeImprovementSampler(candidate_pool="full", search_space=MLPSpace())
+    with pytest.raises(ValueError, match="max_pool_size=100"):  # 15,625 cells > 100
+        HypervolumeImprovementSampler(
+            candidate_pool="full", max_pool_size=100, search_space=NB201Space())
+
+
+def test_full_pool_scores_one_cell_per_isomorphism_class_and_is_not_pickled():
+    import pickle
+
+    space = NB201Space()
+    study = _cells(space, 12, 0)
+    sampler = study.sampler
+    full = sampler.__dict__["_full"]
+    assert len(full.params) == 6466  # NAS-Bench-201's isomorphism classes
+    assert len(set(full.keys)) == 6466
+    keys = [space.isomorphism_key(space.decode(t.params)) for t in study.trials]
+    assert len(set(keys)) == len(keys)  # never an evaluated cell again
+    clone = pickle.loads(pickle.dumps(sampler))
+    assert "_full" not in clone.__dict__
+    study.sampler = clone
+    study.optimize(lambda t: _cells_objective(space, t), n_trials=1)  # rebuilt on demand
+    assert len(clone.__dict__["_full"].params) == 6466
+
+
+def test_neighbour_pool_when_asked_or_when_the_space_is_too_large():
+    space = NB201Space()
+    for kwargs in ({"candidate_pool": "neighbours"}, {"max_pool_size": 1000}):
+        study = _cells(space, 12, 0, **kwargs)
+        assert study.sampler.__dict__.get("_full") is None or not study.sampler._full.params
+
+
+def test_surrogate_samples_centre_on_the_chosen_model():
+    from sknas.samplers._hvi_models import Surrogate
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 2, size=(40, 6)).astype(float)
+    y = X @ np.arange(6.0)  # additive: the ridge wins
+    model = Surrogate(n_trees=8, seed=0).fit(X, X, y)
+    samples = model.predict(X[:5], X[:5])
+    assert samples.shape == (8, 5) and not model.use_forest
+    np.testing.assert_allclose(samples.mean(axis=0), model.ridge.predict(X[:5]))
+    assert np.all(samples.std(axis=0) >= 0)
+
+
+@pytest.mark.parametrize("acquisition", ["expected", "optimistic"])
+def test_both_acquisitions_find_a_front_of_cells(acquisition):
+    study = _cells(NB201Space(), 14, 1, acquisition=acquisition)
+    assert len(study.best_trials) >= 3
