@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 __all__ = ["MAX_REFIT_SHARE", "RefitClock", "RefitReserve", "network_seconds", "refit_order"]
@@ -85,8 +86,8 @@ class RefitReserve:
     """Trial callback: ends the search early enough for the refit to fit in ``deadline``.
 
     After each trial it estimates the planned refit from the completed
-    candidates' training times (``n_networks`` networks of the median
-    candidate's cost, at most ``max_reserve`` seconds), moves the end of the
+    candidates' training times (``n_networks`` networks, see :meth:`reserve`;
+    at most ``max_reserve`` seconds), moves the end of the
     search (``evaluator.search_deadline``, which also stops the candidate in
     progress) to ``deadline`` minus that reserve, and stops the study once that
     end has passed.
@@ -124,15 +125,21 @@ class RefitReserve:
         self.evaluator = evaluator
 
     def reserve(self, study: optuna.Study) -> float:
-        """Seconds to keep back for the refit, from the study's completed trials."""
-        costs = [
-            network_seconds(t, self.n_rows, self.splits)
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        ]
-        costs = [c for c in costs if c > 0]
-        if not costs:
+        """Seconds to keep back for the refit, from the study's completed trials.
+
+        Each network is estimated at the larger of the median candidate's cost
+        and the mean cost of the ``n_networks`` best candidates (by the first
+        objective): the refit trains the best, which often train longer.
+        """
+        trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        costs = [network_seconds(t, self.n_rows, self.splits) for t in trials]
+        known = [(t, c) for t, c in zip(trials, costs) if c > 0 and t.values]
+        if not known:
             return 0.0
-        return min(self.max_reserve, self.n_networks * float(np.median(costs)))
+        sign = 1.0 if study.directions[0] == StudyDirection.MAXIMIZE else -1.0
+        best = sorted(known, key=lambda pair: -sign * pair[0].values[0])[: self.n_networks]
+        each = max(float(np.median([c for _, c in known])), float(np.mean([c for _, c in best])))
+        return min(self.max_reserve, self.n_networks * each)
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         end = self.deadline - self.reserve(study)

@@ -53,20 +53,28 @@ def test_refit_order_trains_every_member_before_a_second_seed():
     assert refit_order([3], 1) == [3]
 
 
-def _study(fit_times):
+def _study(fit_times, values=None):
     study = optuna.create_study(direction="maximize")
-    for fit_time in fit_times:
-        study.add_trial(_trial(fit_time))
+    for fit_time, value in zip(fit_times, values or [0.5] * len(fit_times)):
+        study.add_trial(_trial(fit_time, value))
     return study
 
 
 def test_reserve_is_the_planned_networks_at_the_median_cost_capped():
     splits = [_split(100, 25)]
     evaluator = SimpleNamespace(search_deadline=None)
-    reserve = RefitReserve(time.time() + 1_000, 4, 30.0, 100, splits, evaluator)
-    assert reserve.reserve(_study([])) == 0.0
-    assert reserve.reserve(_study([1.0, 2.0, 9.0])) == pytest.approx(8.0)  # 4 x median 2 s
-    assert reserve.reserve(_study([20.0])) == pytest.approx(30.0)  # capped
+
+    def reserve(n_networks, fit_times, values=None, cap=30.0):
+        plan = RefitReserve(time.time() + 1_000, n_networks, cap, 100, splits, evaluator)
+        return plan.reserve(_study(fit_times, values))
+
+    assert reserve(4, []) == 0.0
+    # Cheap best candidates: the median cost (2 s) per network.
+    assert reserve(2, [1.0, 2.0, 9.0], [0.9, 0.8, 0.1]) == pytest.approx(4.0)
+    # Costly best candidates: their mean cost (9 s, then 5.5 s) per network.
+    assert reserve(1, [1.0, 2.0, 9.0], [0.1, 0.8, 0.9]) == pytest.approx(9.0)
+    assert reserve(2, [1.0, 2.0, 9.0], [0.1, 0.8, 0.9]) == pytest.approx(11.0)
+    assert reserve(4, [20.0]) == pytest.approx(30.0)  # capped
 
 
 def test_reserve_moves_the_search_end_and_stops_the_study_once_it_passed():
