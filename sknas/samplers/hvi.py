@@ -199,13 +199,23 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
         losses = history.losses
         exploit = losses.shape[1] > 1 and rng.random() < self._score_share
         pool: list[dict[str, Any]] = []
-        if exploit:  # local search at the accurate end: around the best scores
+        whole = None
+        if exploit and len(losses) < 4 * self._n_startup_trials:
+            whole = self._full_pool(domain)  # early on: the best score of the whole space
+        if whole is not None:
+            rows = whole.unseen(history.seen)
+            pool = [whole.params[int(i)] for i in rows]
+            pool_linear, pool_forest = whole.linear[rows], whole.forest[rows]
+            whole = whole if pool else None
+        if exploit and not pool:  # local search at the accurate end: around the best scores
             for index in np.argsort(losses[:, 0], kind="stable")[:3]:
                 pool.extend(domain.neighbours(history.params[int(index)]))
             pool = unseen(domain, pool, history.seen)
         randoms: list[dict[str, Any]] = []
         full = None if pool else self._full_pool(domain)
-        if full is not None:  # every unseen architecture of a small space
+        if whole is not None:
+            full = whole
+        elif full is not None:  # every unseen architecture of a small space
             exploit = False
             rows = full.unseen(history.seen)
             pool = [full.params[int(i)] for i in rows]
