@@ -197,10 +197,12 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
         self, domain: Domain, history: ParetoHistory, rng: np.random.Generator, seed: int
     ) -> dict[str, Any]:
         losses = history.losses
-        exploit = losses.shape[1] > 1 and rng.random() < self._score_share
+        early = len(losses) < 4 * self._n_startup_trials
+        share = min(1.0, 2 * self._score_share) if early else self._score_share
+        exploit = losses.shape[1] > 1 and rng.random() < share
         pool: list[dict[str, Any]] = []
         whole = None
-        if exploit and len(losses) < 4 * self._n_startup_trials:
+        if exploit and early:
             whole = self._full_pool(domain)  # early on: the best score of the whole space
         if whole is not None:
             rows = whole.unseen(history.seen)
