@@ -96,7 +96,11 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
         best optimistic predicted score among the neighbours of the three best
         scores instead (a local search at the front's accurate end,
         whose small score gains the hypervolume undervalues while the
-        surrogates are rough, and the point ``refit=True`` deploys).
+        surrogates are rough, and the point ``refit=True`` deploys). In the
+        early phase (fewer than ``4 * n_startup_trials`` evaluated trials) the
+        share is doubled (at most 1) and, with the whole-space pool, these
+        proposals take the best optimistic predicted score of every unseen
+        architecture, so that the accurate end is reached early.
     n_startup_trials : int, default=10
         Random proposals first.
     seed : int, optional
