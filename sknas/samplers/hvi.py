@@ -96,7 +96,11 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
         best optimistic predicted score among the neighbours of the three best
         scores instead (a local search at the front's accurate end,
         whose small score gains the hypervolume undervalues while the
-        surrogates are rough, and the point ``refit=True`` deploys).
+        surrogates are rough, and the point ``refit=True`` deploys). In the
+        early phase (fewer than ``4 * n_startup_trials`` evaluated trials) the
+        share is doubled (at most 1) and, with the whole-space pool, these
+        proposals take the best optimistic predicted score of every unseen
+        architecture, so that the accurate end is reached early.
     n_startup_trials : int, default=10
         Random proposals first.
     seed : int, optional
@@ -197,15 +201,27 @@ class HypervolumeImprovementSampler(ParetoSamplerBase):
         self, domain: Domain, history: ParetoHistory, rng: np.random.Generator, seed: int
     ) -> dict[str, Any]:
         losses = history.losses
-        exploit = losses.shape[1] > 1 and rng.random() < self._score_share
+        early = len(losses) < 4 * self._n_startup_trials
+        share = min(1.0, 2 * self._score_share) if early else self._score_share
+        exploit = losses.shape[1] > 1 and rng.random() < share
         pool: list[dict[str, Any]] = []
-        if exploit:  # local search at the accurate end: around the best scores
+        whole = None
+        if exploit and early:
+            whole = self._full_pool(domain)  # early on: the best score of the whole space
+        if whole is not None:
+            rows = whole.unseen(history.seen)
+            pool = [whole.params[int(i)] for i in rows]
+            pool_linear, pool_forest = whole.linear[rows], whole.forest[rows]
+            whole = whole if pool else None
+        if exploit and not pool:  # local search at the accurate end: around the best scores
             for index in np.argsort(losses[:, 0], kind="stable")[:3]:
                 pool.extend(domain.neighbours(history.params[int(index)]))
             pool = unseen(domain, pool, history.seen)
         randoms: list[dict[str, Any]] = []
         full = None if pool else self._full_pool(domain)
-        if full is not None:  # every unseen architecture of a small space
+        if whole is not None:
+            full = whole
+        elif full is not None:  # every unseen architecture of a small space
             exploit = False
             rows = full.unseen(history.seen)
             pool = [full.params[int(i)] for i in rows]

@@ -190,3 +190,26 @@ def test_surrogate_samples_centre_on_the_chosen_model():
 def test_both_acquisitions_find_a_front_of_cells(acquisition):
     study = _cells(NB201Space(), 14, 1, acquisition=acquisition)
     assert len(study.best_trials) >= 3
+
+
+def test_early_phase_spends_twice_the_share_on_the_best_score_of_the_whole_space(monkeypatch):
+    import sknas.samplers.hvi as hvi
+
+    calls = {"hypervolume": 0, "neighbours": 0}
+
+    def counted(name: str, function: Callable) -> Callable:
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(hvi, "hypervolume_improvement",
+                        counted("hypervolume", hvi.hypervolume_improvement))
+    monkeypatch.setattr(hvi, "unseen", counted("neighbours", hvi.unseen))
+    space = NB201Space()
+    # share 0.5, doubled to 1 while fewer than 4 * 3 trials are evaluated: every model-based
+    # proposal takes the best predicted score of the whole space (no hypervolume, no neighbours).
+    study = _cells(space, 12, 0, n_startup_trials=3, score_share=0.5)
+    assert calls == {"hypervolume": 0, "neighbours": 0}
+    study.optimize(lambda t: _cells_objective(space, t), n_trials=8)
+    assert calls["hypervolume"] > 0  # after the early phase, the usual mix
