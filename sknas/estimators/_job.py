@@ -371,8 +371,8 @@ def publish_job(study: optuna.Study, job: SearchJob) -> bool:
     return True
 
 
-def _int(config: dict[str, Any], key: str, low: int = 0) -> int:
-    value = config.get(key)
+def _int(config: dict[str, Any], key: str, low: int = 0, default: int | None = None) -> int:
+    value = config.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise JobPayloadError(f"{key!r} must be an integer >= {low}, got {value!r:.80}")
     return value
@@ -454,7 +454,7 @@ def _build_job(
         n_trials=_int(config, "n_trials", 1),
         deadline=None if deadline is None else float(deadline),
         sample_weight=weights,
-        refit_networks=_int({"refit_networks": 0, **config}, "refit_networks"),
+        refit_networks=_int(config, "refit_networks", default=0),
         refit_reserve_max=_seconds(config.get("refit_reserve_max", 0.0), "refit_reserve_max"),
     )
 
